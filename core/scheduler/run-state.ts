@@ -45,6 +45,8 @@ export function retryDelayMs(
   task: { retryDelayMs: number; retryExponentialBackoff: boolean; maxRetryDelayMs: number },
   failedTryNumber: number,
 ): number {
-  const base = task.retryExponentialBackoff ? task.retryDelayMs * 2 ** Math.max(0, failedTryNumber - 1) : task.retryDelayMs;
+  if (!task.retryExponentialBackoff || task.retryDelayMs === 0) return Math.min(task.retryDelayMs, task.maxRetryDelayMs);
+  // Capping the exponent keeps the product finite for absurd try numbers.
+  const base = task.retryDelayMs * 2 ** Math.min(Math.max(0, failedTryNumber - 1), 60);
   return Math.min(base, task.maxRetryDelayMs);
 }

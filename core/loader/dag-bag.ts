@@ -1,0 +1,133 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Dag } from '../sdk/dag.ts';
+
+/** A DAG file that could not be loaded, and why (the message names the file and, where known, the task). */
+export interface DagImportError {
+  file: string;
+  message: string;
+}
+
+export interface DagBagOptions {
+  /** Folder scanned recursively for DAG files. */
+  folder: string;
+}
+
+const DAG_FILE = /\.(ts|mts|js|mjs)$/;
+const SKIPPED_FILE = /(\.d\.ts|\.test\.ts|\.spec\.ts)$/;
+
+function isDag(value: unknown): value is Dag {
+  return value instanceof Dag || (typeof value === 'object' && value !== null && value.constructor?.name === 'Dag' && 'tasks' in value);
+}
+
+/**
+ * The DAGs defined in a folder, loaded from TypeScript at run time. A file that fails to load
+ * is reported in `errors` and the others still load. Like Airflow's safe mode, only files that
+ * mention both `dag` and `flywheel` are imported, so helper modules can sit beside DAGs.
+ */
+export class DagBag {
+  private dags = new Map<string, Dag>();
+  private loadedVersions = new Map<string, number>();
+  errors: DagImportError[] = [];
+
+  constructor(private readonly options: DagBagOptions) {}
+
+  get folder(): string {
+    return this.options.folder;
+  }
+
+  /** (Re)loads every DAG file; unchanged files keep their loaded module. */
+  async load(): Promise<this> {
+    const files = await listFiles(this.options.folder);
+    const dags = new Map<string, Dag>();
+    const errors: DagImportError[] = [];
+    const previousByFile = new Map<string, Dag>();
+    for (const existing of this.dags.values()) if (existing.fileloc) previousByFile.set(existing.fileloc, existing);
+    for (const file of files) {
+      let loaded: Dag;
+      try {
+        const source = await readFile(file, 'utf8');
+        if (!/dag/i.test(source) || !source.includes('flywheel')) continue;
+        const version = (await stat(file)).mtimeMs;
+        const previous = previousByFile.get(file);
+        if (previous && this.loadedVersions.get(file) === version) {
+          loaded = previous;
+        } else {
+          loaded = await importDagFile(file, version);
+          this.loadedVersions.set(file, version);
+        }
+      } catch (error) {
+        errors.push({ file, message: `${path.relative(process.cwd(), file) || file}: ${describe(error)}` });
+        continue;
+      }
+      const clash = dags.get(loaded.dagId);
+      if (clash) {
+        errors.push({ file, message: `${file}: dagId "${loaded.dagId}" is already defined in ${clash.fileloc}` });
+        continue;
+      }
+      dags.set(loaded.dagId, loaded);
+    }
+    this.dags = dags;
+    this.errors = errors;
+    return this;
+  }
+
+  get(dagId: string): Dag | undefined {
+    return this.dags.get(dagId);
+  }
+
+  /** The DAG, reloading the folder once when it is not known (a file added since the last load). */
+  async require(dagId: string): Promise<Dag> {
+    const known = this.dags.get(dagId);
+    if (known) return known;
+    await this.load();
+    const reloaded = this.dags.get(dagId);
+    if (!reloaded) {
+      const error = this.errors.find((e) => e.message.includes(`"${dagId}"`));
+      throw new Error(`DAG "${dagId}" is not defined in ${this.options.folder}${error ? ` (${error.message})` : ''}`);
+    }
+    return reloaded;
+  }
+
+  list(): Dag[] {
+    return [...this.dags.values()].sort((a, b) => a.dagId.localeCompare(b.dagId));
+  }
+}
+
+/** Imports one DAG file and returns its default export; throws naming the file. */
+export async function importDagFile(file: string, version: number = Date.now()): Promise<Dag> {
+  // The query string gives a changed file a fresh module instead of the cached one.
+  const module = (await import(`${pathToFileURL(file).href}?v=${version}`)) as { default?: unknown };
+  if (!isDag(module.default)) {
+    throw new Error('has no default export of dag(...)');
+  }
+  module.default.fileloc = file;
+  return module.default;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message.split('\n').slice(0, 3).join(' ').trim() || error.name;
+  return String(error);
+}
+
+async function listFiles(folder: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.name.startsWith('.') || entry.name.startsWith('_') || entry.name === 'node_modules') continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (DAG_FILE.test(entry.name) && !SKIPPED_FILE.test(entry.name)) found.push(full);
+    }
+  };
+  await walk(path.resolve(folder));
+  return found;
+}

@@ -1,0 +1,327 @@
+import { sql } from 'drizzle-orm';
+import type { Queryable } from '../db/client.ts';
+import type { QueuedTask } from '../executor/task-job.ts';
+import type { Dag } from '../sdk/dag.ts';
+import type { JsonObject, JsonValue } from '../sdk/json.ts';
+import type { DagRunState, TaskState } from '../sdk/states.ts';
+import { finishedRunState, settleTasks } from './run-state.ts';
+
+/**
+ * Every state change of task instances and runs, as compare-and-set statements run inside a
+ * transaction that holds the `dag` row locks of the DAGs involved (see {@link lockDags}), so
+ * workers, schedulers and the UI never interleave decisions about the same DAG.
+ */
+
+/** Looks up DAG definitions by id (a DagBag). */
+export interface DagLookup {
+  get(dagId: string): Dag | undefined;
+}
+
+/** Locks the `dag` rows in id order (no deadlocks); returns the ids it locked. */
+export async function lockDags(tx: Queryable, dagIds: readonly string[], options: { skipLocked?: boolean } = {}): Promise<string[]> {
+  if (dagIds.length === 0) return [];
+  const ids = [...new Set(dagIds)].sort();
+  const result = await tx.execute<{ dag_id: string }>(
+    options.skipLocked
+      ? sql`select dag_id from dag where dag_id = any(${ids}::text[]) order by dag_id for update skip locked`
+      : sql`select dag_id from dag where dag_id = any(${ids}::text[]) order by dag_id for update`,
+  );
+  return result.rows.map((row) => row.dag_id);
+}
+
+/** The outcome of one finished try, as reported by a worker (or decided by the scheduler for a zombie). */
+export interface TryOutcome {
+  dagRunId: number;
+  dagId: string;
+  taskId: string;
+  tryNumber: number;
+  outcome: 'success' | 'failed';
+  endDate: Date;
+  output: JsonValue | null;
+  error: string | null;
+  /** Delay before the next try, used only when tries remain. */
+  retryDelayMs: number;
+  /** The try did not fail on its own (its worker shut down): it gets its try back. */
+  handedBack?: boolean;
+}
+
+export interface FinishedTry {
+  dagRunId: number;
+  taskId: string;
+  tryNumber: number;
+  state: TaskState;
+}
+
+/**
+ * Records finished tries: `running` → success | failed | up_for_retry, for the given try only
+ * (a stale or duplicate report changes nothing), and archives each try in `task_try`.
+ */
+export async function finishTries(tx: Queryable, outcomes: readonly TryOutcome[]): Promise<FinishedTry[]> {
+  if (outcomes.length === 0) return [];
+  const payload = JSON.stringify(
+    outcomes.map((o) => ({
+      dag_run_id: o.dagRunId,
+      task_id: o.taskId,
+      try_number: o.tryNumber,
+      outcome: o.outcome,
+      end_date: o.endDate.toISOString(),
+      output: o.outcome === 'success' ? o.output : null,
+      error: o.error,
+      retry_delay_ms: o.retryDelayMs,
+      extra_try: o.handedBack ? 1 : 0,
+    })),
+  );
+  const result = await tx.execute<{ dag_run_id: number; task_id: string; try_number: number; state: TaskState }>(sql`
+    with input as (
+      select * from json_to_recordset(${payload}::json) as v(
+        dag_run_id bigint, task_id text, try_number int, outcome text, end_date timestamptz,
+        output jsonb, error text, retry_delay_ms bigint, extra_try int)
+    ), updated as (
+      update task_instance ti set
+        state = case when v.outcome = 'failed' and ti.try_number < ti.max_tries + v.extra_try then 'up_for_retry' else v.outcome end,
+        max_tries = ti.max_tries + v.extra_try,
+        end_date = v.end_date,
+        duration_ms = extract(epoch from (v.end_date - coalesce(ti.start_date, v.end_date))) * 1000,
+        output = v.output,
+        error = v.error,
+        next_retry_at = case when v.outcome = 'failed' and ti.try_number < ti.max_tries + v.extra_try
+          then now() + v.retry_delay_ms * interval '1 millisecond' end,
+        heartbeat_at = null,
+        updated_at = now()
+      from input v
+      where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number and ti.state = 'running'
+      returning ti.*
+    ), archived as (
+      insert into task_try (dag_run_id, task_id, try_number, state, start_date, end_date, duration_ms, hostname, pid, output, error)
+      select dag_run_id, task_id, try_number, case when state = 'up_for_retry' then 'failed' else state end,
+             start_date, end_date, duration_ms, hostname, pid, output, error
+      from updated
+      on conflict (dag_run_id, task_id, try_number) do update set
+        state = excluded.state, end_date = excluded.end_date, duration_ms = excluded.duration_ms,
+        output = excluded.output, error = excluded.error
+    )
+    select dag_run_id, task_id, try_number, state from updated
+  `);
+  return result.rows.map((row) => ({ dagRunId: row.dag_run_id, taskId: row.task_id, tryNumber: row.try_number, state: row.state }));
+}
+
+/** Creates the task instances of a run that lack one (all of them for a new run). */
+export async function createTaskInstances(tx: Queryable, dag: Dag, run: { id: number; runId: string }): Promise<void> {
+  const payload = JSON.stringify(
+    [...dag.tasks.values()].map((t) => ({ task_id: t.taskId, max_tries: t.retries + 1, pool: t.pool, priority_weight: t.priorityWeight })),
+  );
+  await tx.execute(sql`
+    insert into task_instance (dag_run_id, task_id, dag_id, run_id, state, try_number, max_tries, pool, priority_weight)
+    select ${run.id}, v.task_id, ${dag.dagId}, ${run.runId}, 'none', 0, v.max_tries, v.pool, v.priority_weight
+    from json_to_recordset(${payload}::json) as v(task_id text, max_tries int, pool text, priority_weight int)
+    on conflict do nothing
+  `);
+}
+
+export interface AdvanceResult {
+  /** Task instances moved to `queued`: send them to their pools. */
+  queued: QueuedTask[];
+  /** Runs that reached a final state. */
+  finishedRuns: { dagRunId: number; dagId: string; runId: string; state: DagRunState }[];
+}
+
+/**
+ * Moves the given running runs forward: settles tasks whose trigger rules can be decided,
+ * queues ready tasks up to each DAG's `maxActiveTasks`, and finishes runs whose tasks are all
+ * done. Call with the runs' DAGs locked.
+ */
+export async function advanceRuns(tx: Queryable, dags: DagLookup, dagRunIds: readonly number[]): Promise<AdvanceResult> {
+  const finishedRuns: AdvanceResult['finishedRuns'] = [];
+  if (dagRunIds.length === 0) return { queued: [], finishedRuns };
+  const ids = [...new Set(dagRunIds)];
+  const rows = await tx.execute<{ dag_run_id: number; dag_id: string; run_id: string; task_id: string | null; state: TaskState | null }>(sql`
+    select r.id as dag_run_id, r.dag_id, r.run_id, ti.task_id, ti.state
+    from dag_run r left join task_instance ti on ti.dag_run_id = r.id
+    where r.id = any(${ids}::bigint[]) and r.state = 'running'
+  `);
+  const runs = new Map<number, { dagId: string; runId: string; states: Map<string, TaskState> }>();
+  for (const row of rows.rows) {
+    let run = runs.get(row.dag_run_id);
+    if (!run) {
+      run = { dagId: row.dag_id, runId: row.run_id, states: new Map() };
+      runs.set(row.dag_run_id, run);
+    }
+    if (row.task_id && row.state) run.states.set(row.task_id, row.state);
+  }
+
+  const taskChanges: { dag_run_id: number; task_id: string; state: TaskState }[] = [];
+  const dagIds = new Set<string>();
+  for (const [dagRunId, run] of runs) {
+    const dag = dags.get(run.dagId);
+    if (!dag) continue;
+    dagIds.add(run.dagId);
+    if ([...dag.tasks.keys()].some((taskId) => !run.states.has(taskId))) {
+      await createTaskInstances(tx, dag, { id: dagRunId, runId: run.runId });
+      for (const taskId of dag.tasks.keys()) if (!run.states.has(taskId)) run.states.set(taskId, 'none');
+    }
+    for (const [taskId, state] of settleTasks(dag, run.states)) {
+      run.states.set(taskId, state);
+      taskChanges.push({ dag_run_id: dagRunId, task_id: taskId, state });
+    }
+    const final = finishedRunState(dag, run.states);
+    if (final) finishedRuns.push({ dagRunId, dagId: run.dagId, runId: run.runId, state: final });
+  }
+
+  if (taskChanges.length > 0) {
+    await tx.execute(sql`
+      update task_instance ti set
+        state = v.state,
+        end_date = case when v.state in ('upstream_failed', 'skipped') then now() end,
+        updated_at = now()
+      from json_to_recordset(${JSON.stringify(taskChanges)}::json) as v(dag_run_id bigint, task_id text, state text)
+      where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.state = 'none'
+    `);
+  }
+  if (finishedRuns.length > 0) {
+    await tx.execute(sql`
+      update dag_run r set state = v.state, end_date = now()
+      from json_to_recordset(${JSON.stringify(finishedRuns.map((f) => ({ id: f.dagRunId, state: f.state })))}::json) as v(id bigint, state text)
+      where r.id = v.id and r.state = 'running'
+    `);
+  }
+  const queued = await queueReadyTasks(tx, [...dagIds]);
+  return { queued, finishedRuns };
+}
+
+/**
+ * Queues `scheduled` task instances, and `up_for_retry` ones whose delay has passed, of running
+ * runs, highest priority weight first, up to each DAG's `maxActiveTasks` (queued + running).
+ * Each queued instance starts a new try.
+ */
+export async function queueReadyTasks(tx: Queryable, dagIds: readonly string[]): Promise<QueuedTask[]> {
+  if (dagIds.length === 0) return [];
+  const result = await tx.execute<{
+    dag_id: string;
+    run_id: string;
+    dag_run_id: number;
+    task_id: string;
+    try_number: number;
+    pool: string;
+    priority_weight: number;
+  }>(sql`
+    with active as (
+      select dag_id, count(*) as n from task_instance
+      where dag_id = any(${dagIds}::text[]) and state in ('queued', 'running')
+      group by dag_id
+    ), candidates as (
+      select ti.dag_run_id, ti.task_id, ti.dag_id,
+             row_number() over (partition by ti.dag_id order by ti.priority_weight desc, ti.dag_run_id, ti.task_id) as rn
+      from task_instance ti join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
+      where ti.dag_id = any(${dagIds}::text[])
+        and (ti.state = 'scheduled' or (ti.state = 'up_for_retry' and ti.next_retry_at <= now()))
+    ), chosen as (
+      select c.dag_run_id, c.task_id from candidates c
+      join dag d on d.dag_id = c.dag_id
+      left join active a on a.dag_id = c.dag_id
+      where c.rn <= d.max_active_tasks - coalesce(a.n, 0)
+    )
+    update task_instance ti set
+      state = 'queued', try_number = ti.try_number + 1, queued_at = now(), next_retry_at = null,
+      start_date = null, end_date = null, duration_ms = null, hostname = null, pid = null,
+      heartbeat_at = null, output = null, error = null, updated_at = now()
+    from chosen c
+    where ti.dag_run_id = c.dag_run_id and ti.task_id = c.task_id
+    returning ti.dag_id, ti.run_id, ti.dag_run_id, ti.task_id, ti.try_number, ti.pool, ti.priority_weight
+  `);
+  return result.rows.map((row) => ({
+    dagId: row.dag_id,
+    runId: row.run_id,
+    dagRunId: row.dag_run_id,
+    taskId: row.task_id,
+    tryNumber: row.try_number,
+    pool: row.pool,
+    priorityWeight: row.priority_weight,
+  }));
+}
+
+/** What a worker needs to start a try, read back by {@link startTries}. */
+export interface StartedTry {
+  dagRunId: number;
+  taskId: string;
+  tryNumber: number;
+  maxTries: number;
+  logicalDate: Date;
+  dataIntervalStart: Date;
+  dataIntervalEnd: Date;
+  conf: JsonObject;
+}
+
+/** `queued` → `running` for exactly these tries; a try no longer queued (stale job) is left out. */
+export async function startTries(
+  tx: Queryable,
+  tries: readonly { dagRunId: number; taskId: string; tryNumber: number; startDate: Date; hostname: string; pid: number }[],
+): Promise<StartedTry[]> {
+  if (tries.length === 0) return [];
+  const payload = JSON.stringify(
+    tries.map((t) => ({
+      dag_run_id: t.dagRunId,
+      task_id: t.taskId,
+      try_number: t.tryNumber,
+      start_date: t.startDate.toISOString(),
+      hostname: t.hostname,
+      pid: t.pid,
+    })),
+  );
+  const result = await tx.execute<{
+    dag_run_id: number;
+    task_id: string;
+    try_number: number;
+    max_tries: number;
+    logical_date: Date;
+    data_interval_start: Date;
+    data_interval_end: Date;
+    conf: JsonObject;
+  }>(sql`
+    update task_instance ti set
+      state = 'running', start_date = v.start_date, hostname = v.hostname, pid = v.pid,
+      heartbeat_at = now(), updated_at = now()
+    from json_to_recordset(${payload}::json) as v(dag_run_id bigint, task_id text, try_number int, start_date timestamptz, hostname text, pid int),
+         dag_run r
+    where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number
+      and ti.state = 'queued' and r.id = ti.dag_run_id
+    returning ti.dag_run_id, ti.task_id, ti.try_number, ti.max_tries, r.logical_date, r.data_interval_start, r.data_interval_end, r.conf
+  `);
+  return result.rows.map((row) => ({
+    dagRunId: row.dag_run_id,
+    taskId: row.task_id,
+    tryNumber: row.try_number,
+    maxTries: row.max_tries,
+    logicalDate: new Date(row.logical_date),
+    dataIntervalStart: new Date(row.data_interval_start),
+    dataIntervalEnd: new Date(row.data_interval_end),
+    conf: row.conf,
+  }));
+}
+
+/**
+ * Refreshes the heartbeat of running tries; returns those still `running` with that try number.
+ * A try missing from the result was cleared, marked or reaped meanwhile: its worker stops it.
+ */
+export async function heartbeatTries(
+  tx: Queryable,
+  tries: readonly { dagRunId: number; taskId: string; tryNumber: number }[],
+): Promise<{ dagRunId: number; taskId: string; tryNumber: number }[]> {
+  if (tries.length === 0) return [];
+  const payload = JSON.stringify(tries.map((t) => ({ dag_run_id: t.dagRunId, task_id: t.taskId, try_number: t.tryNumber })));
+  const result = await tx.execute<{ dag_run_id: number; task_id: string; try_number: number }>(sql`
+    update task_instance ti set heartbeat_at = now()
+    from json_to_recordset(${payload}::json) as v(dag_run_id bigint, task_id text, try_number int)
+    where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number and ti.state = 'running'
+    returning ti.dag_run_id, ti.task_id, ti.try_number
+  `);
+  return result.rows.map((row) => ({ dagRunId: row.dag_run_id, taskId: row.task_id, tryNumber: row.try_number }));
+}
+
+/** Outputs of the given upstream tasks of a run that succeeded (XCom `return_value`). */
+export async function readOutputs(tx: Queryable, dagRunId: number, taskIds: readonly string[]): Promise<Map<string, { state: TaskState; output: JsonValue | null }>> {
+  if (taskIds.length === 0) return new Map();
+  const result = await tx.execute<{ task_id: string; state: TaskState; output: JsonValue | null }>(sql`
+    select task_id, state, output from task_instance where dag_run_id = ${dagRunId} and task_id = any(${[...taskIds]}::text[])
+  `);
+  return new Map(result.rows.map((row) => [row.task_id, { state: row.state, output: row.output }]));
+}
