@@ -36,6 +36,8 @@ export interface TaskWorkerOptions {
   /** On close, how long running tries may finish before they are handed back. */
   shutdownGraceMs: number;
   logger: Logger;
+  /** Queue downstream tasks of these runs only (a `dags test` process); all when unset. */
+  onlyDagRunIds?: readonly number[];
   /**
    * BullMQ lock duration; sandboxed and async tasks never block its renewal.
    * @defaultValue 30000
@@ -91,7 +93,8 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         await lockDags(tx, items.map((item) => item.dagId));
         const finished = await finishTries(tx, items);
         await appendLogLines(tx, items.flatMap((item) => item.logs));
-        return (await advanceRuns(tx, options.dags, finished.map((f) => f.dagRunId))).queued;
+        const scope = options.onlyDagRunIds ? { onlyDagRunIds: options.onlyDagRunIds } : {};
+        return (await advanceRuns(tx, options.dags, finished.map((f) => f.dagRunId), scope)).queued;
       });
       try {
         await options.executor.enqueue(queued);

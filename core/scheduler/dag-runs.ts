@@ -65,10 +65,10 @@ export async function startQueuedRuns(
   if (locked.length === 0) return [];
   const candidates = await tx.execute<{ id: number; run_id: string; dag_id: string }>(sql`
     with running as (
-      select dag_id, count(*) as n from dag_run where state = 'running' and dag_id = any(${locked}::text[]) group by dag_id
+      select dag_id, count(*) as n from dag_run where state = 'running' and dag_id = any(${sql.param(locked)}::text[]) group by dag_id
     ), ranked as (
       select r.id, r.run_id, r.dag_id, row_number() over (partition by r.dag_id order by r.logical_date, r.id) as rn
-      from dag_run r where r.state = 'queued' and r.dag_id = any(${locked}::text[])
+      from dag_run r where r.state = 'queued' and r.dag_id = any(${sql.param(locked)}::text[])
     )
     select ranked.id, ranked.run_id, ranked.dag_id from ranked
     join dag d on d.dag_id = ranked.dag_id and not d.is_paused
@@ -85,7 +85,7 @@ export async function startQueuedRuns(
   if (started.length === 0) return [];
   await tx.execute(sql`
     update dag_run set state = 'running', start_date = coalesce(start_date, now()), end_date = null
-    where id = any(${started}::bigint[]) and state = 'queued'
+    where id = any(${sql.param(started)}::bigint[]) and state = 'queued'
   `);
   return (await advanceRuns(tx, dags, started)).queued;
 }

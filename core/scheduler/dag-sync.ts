@@ -70,7 +70,7 @@ export async function upsertDags(tx: Queryable, dags: readonly Dag[]): Promise<v
 
 /** Records the DAG folder's state after a full load: DAGs gone from it become inactive; import errors are replaced. */
 export async function recordDagFolder(tx: Queryable, loadedDagIds: readonly string[], errors: readonly DagImportError[]): Promise<void> {
-  await tx.execute(sql`update dag set is_active = false where is_active and not (dag_id = any(${[...loadedDagIds]}::text[]))`);
+  await tx.execute(sql`update dag set is_active = false where is_active and not (dag_id = any(${sql.param([...loadedDagIds])}::text[]))`);
   await tx.execute(sql`delete from import_error`);
   if (errors.length > 0) {
     await tx.execute(sql`

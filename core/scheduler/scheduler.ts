@@ -29,10 +29,10 @@ export interface SchedulerOptions {
    */
   requeueAfterMs?: number;
   /**
-   * Only these DAGs (used by `dags test`); all DAGs when unset.
+   * Only these runs (used by `dags test`, which must not touch other runs); all when unset.
    * @defaultValue undefined
    */
-  onlyDagIds?: readonly string[];
+  onlyDagRunIds?: readonly number[];
   /**
    * Create runs from schedules. Off for `dags test`.
    * @defaultValue true
@@ -90,7 +90,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       await this.syncDags();
       this.lastDagSync = now;
     }
-    if (this.options.createScheduledRuns !== false) await this.createScheduledRuns();
+    if (this.options.createScheduledRuns !== false && !this.options.onlyDagRunIds) await this.createScheduledRuns();
     await this.startQueuedRuns();
     await this.advanceRunningRuns();
     await this.reapZombies();
@@ -104,20 +104,23 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Re-reads the DAGs folder into the `dag` table and the import errors. */
   async syncDags(): Promise<void> {
     const bag = await this.options.dags.load();
-    const loaded = bag.list().filter((dag) => this.includes(dag.dagId));
+    if (this.options.onlyDagRunIds) return;
+    const loaded = bag.list();
     for (const error of bag.errors) this.options.logger.warn({ file: error.file }, `DAG import error: ${error.message}`);
     await inTransaction(this.options.db, async (tx) => {
       await upsertDags(tx, loaded);
-      if (!this.options.onlyDagIds) await recordDagFolder(tx, loaded.map((d) => d.dagId), bag.errors);
+      await recordDagFolder(tx, loaded.map((d) => d.dagId), bag.errors);
     });
   }
 
-  private includes(dagId: string): boolean {
-    return !this.options.onlyDagIds || this.options.onlyDagIds.includes(dagId);
+  /** Restricts a query on a table with a run id column to the scoped runs. */
+  private runFilter(column: 'id' | 'dag_run_id') {
+    const ids = this.options.onlyDagRunIds;
+    return ids ? sql`and ${sql.raw(column)} = any(${sql.param([...ids])}::bigint[])` : sql``;
   }
 
-  private dagFilter() {
-    return this.options.onlyDagIds ? sql`and dag_id = any(${[...this.options.onlyDagIds]}::text[])` : sql``;
+  private get scope() {
+    return this.options.onlyDagRunIds ? { onlyDagRunIds: this.options.onlyDagRunIds } : {};
   }
 
   /** Creates the runs whose data interval has ended, up to each DAG's `maxActiveRuns`. */
@@ -129,7 +132,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
                (select count(*) from dag_run r where r.dag_id = d.dag_id and r.state in ('queued', 'running')) as active
         from dag d
         where d.is_active and not d.is_paused and d.schedule is not null
-          and (d.next_dagrun_create_after is null or d.next_dagrun_create_after <= now()) ${this.dagFilter()}
+          and (d.next_dagrun_create_after is null or d.next_dagrun_create_after <= now())
         for update skip locked
       `);
       const createdDagIds: string[] = [];
@@ -170,8 +173,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   async startQueuedRuns(): Promise<void> {
     const { db } = this.options;
-    const pending = await db.execute<{ dag_id: string }>(sql`select distinct dag_id from dag_run where state = 'queued' ${this.dagFilter()}`);
+    const pending = await db.execute<{ dag_id: string }>(sql`select distinct dag_id from dag_run where state = 'queued' ${this.runFilter('id')}`);
     if (pending.rows.length === 0) return;
+    if (this.options.onlyDagRunIds) return; // a scoped scheduler's run was started by its creator
     const queued = await inTransaction(db, (tx) => startQueuedRuns(tx, this.options.dags, pending.rows.map((r) => r.dag_id), { skipLocked: true }));
     await this.enqueue(queued);
   }
@@ -179,12 +183,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Re-evaluates every running run: catches what an event-driven step missed, and queues due retries. */
   async advanceRunningRuns(): Promise<void> {
     const { db, dags } = this.options;
-    const active = await db.execute<{ dag_id: string }>(sql`select distinct dag_id from dag_run where state = 'running' ${this.dagFilter()}`);
+    const active = await db.execute<{ dag_id: string }>(sql`select distinct dag_id from dag_run where state = 'running' ${this.runFilter('id')}`);
     if (active.rows.length === 0) return;
     const result = await inTransaction(db, async (tx) => {
       const locked = await lockDags(tx, active.rows.map((r) => r.dag_id), { skipLocked: true });
-      const runs = await tx.execute<{ id: number }>(sql`select id from dag_run where state = 'running' and dag_id = any(${locked}::text[])`);
-      return advanceRuns(tx, dags, runs.rows.map((r) => r.id));
+      const runs = await tx.execute<{ id: number }>(
+        sql`select id from dag_run where state = 'running' and dag_id = any(${sql.param(locked)}::text[]) ${this.runFilter('id')}`,
+      );
+      return advanceRuns(tx, dags, runs.rows.map((r) => r.id), this.scope);
     });
     await this.enqueue(result.queued);
     for (const run of result.finishedRuns) this.emit('runFinished', run);
@@ -195,7 +201,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { db, dags, zombieThresholdMs } = this.options;
     const zombies = await db.execute<{ dag_run_id: number; dag_id: string; task_id: string; try_number: number; heartbeat_at: Date | null; hostname: string | null }>(sql`
       select dag_run_id, dag_id, task_id, try_number, heartbeat_at, hostname from task_instance
-      where state = 'running' and coalesce(heartbeat_at, start_date) < now() - ${zombieThresholdMs} * interval '1 millisecond' ${this.dagFilter()}
+      where state = 'running' and coalesce(heartbeat_at, start_date) < now() - ${zombieThresholdMs} * interval '1 millisecond' ${this.runFilter('dag_run_id')}
       limit 1000
     `);
     if (zombies.rows.length === 0) return;
@@ -229,7 +235,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           message: `${outcomes.find((o) => o.dagRunId === f.dagRunId && o.taskId === f.taskId)?.error}; marked ${f.state} by the scheduler`,
         })),
       );
-      return { finished, advanced: await advanceRuns(tx, dags, finished.map((f) => f.dagRunId)) };
+      return { finished, advanced: await advanceRuns(tx, dags, finished.map((f) => f.dagRunId), this.scope) };
     });
     for (const f of result.finished) this.options.logger.warn({ dagRunId: f.dagRunId, taskId: f.taskId, tryNumber: f.tryNumber, state: f.state }, 'reaped zombie task');
     await this.enqueue(result.advanced.queued);
@@ -241,7 +247,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { db, executor } = this.options;
     const stale = await db.execute<{ dag_id: string; run_id: string; dag_run_id: number; task_id: string; try_number: number; pool: string; priority_weight: number }>(sql`
       select dag_id, run_id, dag_run_id, task_id, try_number, pool, priority_weight from task_instance
-      where state = 'queued' and queued_at < now() - ${this.options.requeueAfterMs ?? 10_000} * interval '1 millisecond' ${this.dagFilter()}
+      where state = 'queued' and queued_at < now() - ${this.options.requeueAfterMs ?? 10_000} * interval '1 millisecond' ${this.runFilter('dag_run_id')}
       limit 1000
     `);
     for (const row of stale.rows) {

@@ -23,8 +23,8 @@ export async function lockDags(tx: Queryable, dagIds: readonly string[], options
   const ids = [...new Set(dagIds)].sort();
   const result = await tx.execute<{ dag_id: string }>(
     options.skipLocked
-      ? sql`select dag_id from dag where dag_id = any(${ids}::text[]) order by dag_id for update skip locked`
-      : sql`select dag_id from dag where dag_id = any(${ids}::text[]) order by dag_id for update`,
+      ? sql`select dag_id from dag where dag_id = any(${sql.param(ids)}::text[]) order by dag_id for update skip locked`
+      : sql`select dag_id from dag where dag_id = any(${sql.param(ids)}::text[]) order by dag_id for update`,
   );
   return result.rows.map((row) => row.dag_id);
 }
@@ -118,6 +118,11 @@ export async function createTaskInstances(tx: Queryable, dag: Dag, run: { id: nu
   `);
 }
 
+/** Limits which runs' tasks may be queued (a `dags test` process queues only its own run). */
+export interface QueueScope {
+  onlyDagRunIds?: readonly number[];
+}
+
 export interface AdvanceResult {
   /** Task instances moved to `queued`: send them to their pools. */
   queued: QueuedTask[];
@@ -130,14 +135,19 @@ export interface AdvanceResult {
  * queues ready tasks up to each DAG's `maxActiveTasks`, and finishes runs whose tasks are all
  * done. Call with the runs' DAGs locked.
  */
-export async function advanceRuns(tx: Queryable, dags: DagLookup, dagRunIds: readonly number[]): Promise<AdvanceResult> {
+export async function advanceRuns(
+  tx: Queryable,
+  dags: DagLookup,
+  dagRunIds: readonly number[],
+  scope: QueueScope = {},
+): Promise<AdvanceResult> {
   const finishedRuns: AdvanceResult['finishedRuns'] = [];
   if (dagRunIds.length === 0) return { queued: [], finishedRuns };
   const ids = [...new Set(dagRunIds)];
   const rows = await tx.execute<{ dag_run_id: number; dag_id: string; run_id: string; task_id: string | null; state: TaskState | null }>(sql`
     select r.id as dag_run_id, r.dag_id, r.run_id, ti.task_id, ti.state
     from dag_run r left join task_instance ti on ti.dag_run_id = r.id
-    where r.id = any(${ids}::bigint[]) and r.state = 'running'
+    where r.id = any(${sql.param(ids)}::bigint[]) and r.state = 'running'
   `);
   const runs = new Map<number, { dagId: string; runId: string; states: Map<string, TaskState> }>();
   for (const row of rows.rows) {
@@ -184,7 +194,7 @@ export async function advanceRuns(tx: Queryable, dags: DagLookup, dagRunIds: rea
       where r.id = v.id and r.state = 'running'
     `);
   }
-  const queued = await queueReadyTasks(tx, [...dagIds]);
+  const queued = await queueReadyTasks(tx, [...dagIds], scope);
   return { queued, finishedRuns };
 }
 
@@ -193,7 +203,7 @@ export async function advanceRuns(tx: Queryable, dags: DagLookup, dagRunIds: rea
  * runs, highest priority weight first, up to each DAG's `maxActiveTasks` (queued + running).
  * Each queued instance starts a new try.
  */
-export async function queueReadyTasks(tx: Queryable, dagIds: readonly string[]): Promise<QueuedTask[]> {
+export async function queueReadyTasks(tx: Queryable, dagIds: readonly string[], scope: QueueScope = {}): Promise<QueuedTask[]> {
   if (dagIds.length === 0) return [];
   const result = await tx.execute<{
     dag_id: string;
@@ -206,13 +216,14 @@ export async function queueReadyTasks(tx: Queryable, dagIds: readonly string[]):
   }>(sql`
     with active as (
       select dag_id, count(*) as n from task_instance
-      where dag_id = any(${dagIds}::text[]) and state in ('queued', 'running')
+      where dag_id = any(${sql.param(dagIds)}::text[]) and state in ('queued', 'running')
       group by dag_id
     ), candidates as (
       select ti.dag_run_id, ti.task_id, ti.dag_id,
              row_number() over (partition by ti.dag_id order by ti.priority_weight desc, ti.dag_run_id, ti.task_id) as rn
       from task_instance ti join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
-      where ti.dag_id = any(${dagIds}::text[])
+      where ti.dag_id = any(${sql.param(dagIds)}::text[])
+        ${scope.onlyDagRunIds ? sql`and ti.dag_run_id = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``}
         and (ti.state = 'scheduled' or (ti.state = 'up_for_retry' and ti.next_retry_at <= now()))
     ), chosen as (
       select c.dag_run_id, c.task_id from candidates c
@@ -321,7 +332,33 @@ export async function heartbeatTries(
 export async function readOutputs(tx: Queryable, dagRunId: number, taskIds: readonly string[]): Promise<Map<string, { state: TaskState; output: JsonValue | null }>> {
   if (taskIds.length === 0) return new Map();
   const result = await tx.execute<{ task_id: string; state: TaskState; output: JsonValue | null }>(sql`
-    select task_id, state, output from task_instance where dag_run_id = ${dagRunId} and task_id = any(${[...taskIds]}::text[])
+    select task_id, state, output from task_instance where dag_run_id = ${dagRunId} and task_id = any(${sql.param([...taskIds])}::text[])
   `);
   return new Map(result.rows.map((row) => [row.task_id, { state: row.state, output: row.output }]));
+}
+
+/**
+ * Clears task instances (Airflow's clear): they go back to `none` with their full retries
+ * again, and a finished run goes back to `queued` so the scheduler runs them. A running try
+ * that is cleared is stopped by its worker at the next heartbeat. Call with the DAG locked.
+ */
+export async function clearTaskInstances(
+  tx: Queryable,
+  dag: Dag,
+  dagRunId: number,
+  taskIds: readonly string[],
+): Promise<string[]> {
+  if (taskIds.length === 0) return [];
+  const payload = JSON.stringify(taskIds.map((taskId) => ({ task_id: taskId, retries: dag.tasks.get(taskId)?.retries ?? 0 })));
+  const cleared = await tx.execute<{ task_id: string }>(sql`
+    update task_instance ti set
+      state = 'none', max_tries = ti.try_number + v.retries + 1, next_retry_at = null, queued_at = null,
+      start_date = null, end_date = null, duration_ms = null, heartbeat_at = null, output = null, error = null,
+      updated_at = now()
+    from json_to_recordset(${payload}::json) as v(task_id text, retries int)
+    where ti.dag_run_id = ${dagRunId} and ti.task_id = v.task_id
+    returning ti.task_id
+  `);
+  await tx.execute(sql`update dag_run set state = 'queued', end_date = null where id = ${dagRunId} and state in ('success', 'failed')`);
+  return cleared.rows.map((row) => row.task_id);
 }

@@ -1,0 +1,348 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, redactUrl, type FlywheelConfig } from './config.ts';
+import { runDagTest } from './dag-test.ts';
+import { getDagRun, listDagRuns } from './db/queries/dag-runs.ts';
+import { listDags, setDagPaused } from './db/queries/dags.ts';
+import { listTaskInstances, listTaskTries, getTaskInstance } from './db/queries/task-instances.ts';
+import { readLogLines } from './db/queries/task-logs.ts';
+import { migrateDatabase } from './db/migrate.ts';
+import { TaskWorker } from './executor/task-worker.ts';
+import { DagBag } from './loader/dag-bag.ts';
+import { applyPoolSlots } from './pools.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import { ActionError, backfillDag, clearTasks, triggerDagRun } from './scheduler/actions.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
+import type { JsonObject } from './sdk/json.ts';
+import { createWebApp, listen } from '../web/server.ts';
+
+const program = new Command('flywheel')
+  .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
+  .showHelpAfterError();
+
+function config(): FlywheelConfig {
+  return loadConfig();
+}
+
+function print(json: boolean, data: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cell = (value: unknown) => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? '' : String(value));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+}
+
+function parseConf(value: string): JsonObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`not JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object');
+  return parsed as JsonObject;
+}
+
+function parseDate(value: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(`"${value}" is not an ISO 8601 date`);
+  return date;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+  return n;
+}
+
+const jsonOption = () => new Option('--json', 'print JSON');
+
+/** Runs `work` with a runtime, closing it after. */
+async function withRuntime<T>(name: string, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = createRuntime(config(), { name });
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function requireRun(runtime: Runtime, dagId: string, runId: string) {
+  const run = await getDagRun(runtime.db, dagId, runId);
+  if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
+  return run;
+}
+
+/** Resolves when the process is asked to stop (SIGTERM / SIGINT). */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+function startScheduler(runtime: Runtime): Scheduler {
+  const c = runtime.config;
+  return new Scheduler({
+    db: runtime.db,
+    dags: runtime.dags,
+    executor: runtime.executor,
+    logger: runtime.logger,
+    intervalMs: c.schedulerIntervalMs,
+    zombieThresholdMs: c.zombieThresholdMs,
+    dagRefreshMs: c.dagRefreshMs,
+  }).start();
+}
+
+function startWorker(runtime: Runtime, pool: string, concurrency: number): TaskWorker {
+  const c = runtime.config;
+  return new TaskWorker({
+    pool,
+    concurrency,
+    connection: runtime.redis,
+    prefix: c.queuePrefix,
+    db: runtime.db,
+    dags: runtime.dags,
+    executor: runtime.executor,
+    heartbeatMs: c.heartbeatMs,
+    xcomMaxBytes: c.xcomMaxBytes,
+    shutdownGraceMs: c.shutdownGraceMs,
+    logger: runtime.logger,
+  }).start();
+}
+
+const db = program.command('db').description('database');
+db.command('migrate')
+  .description('create the database if missing and apply pending migrations')
+  .addOption(jsonOption())
+  .action(async (options: { json?: boolean }) => {
+    const c = config();
+    const result = await migrateDatabase(c.databaseUrl);
+    print(Boolean(options.json), { database: redactUrl(c.databaseUrl), ...result }, () =>
+      `${result.created ? 'created and migrated' : 'migrated'} ${redactUrl(c.databaseUrl)}`,
+    );
+  });
+
+program
+  .command('scheduler')
+  .description('run the scheduler loop (several may run at once)')
+  .action(async () => {
+    const runtime = createRuntime(config(), { name: 'scheduler' });
+    await applyPoolSlots(runtime.db, runtime.executor);
+    const scheduler = startScheduler(runtime);
+    const signal = await stopSignal();
+    runtime.logger.info({ signal }, 'scheduler stopping');
+    await scheduler.stop();
+    await runtime.close();
+  });
+
+program
+  .command('worker')
+  .description('run tasks from one pool')
+  .requiredOption('--pool <pool>', 'pool (queue) to take tasks from')
+  .option('--concurrency <n>', 'tries run at once', parsePositiveInt, 1)
+  .action(async (options: { pool: string; concurrency: number }) => {
+    const runtime = createRuntime(config(), { name: `worker-${options.pool}` });
+    await runtime.dags.load();
+    for (const error of runtime.dags.errors) runtime.logger.warn({ file: error.file }, `DAG import error: ${error.message}`);
+    const worker = startWorker(runtime, options.pool, options.concurrency);
+    const signal = await stopSignal();
+    runtime.logger.info({ signal, running: worker.activeCount }, 'worker stopping: finishing running tries');
+    await worker.close();
+    await runtime.close();
+  });
+
+program
+  .command('web')
+  .description('serve the REST API and UI')
+  .option('--port <n>', 'port', parsePositiveInt)
+  .action(async (options: { port?: number }) => {
+    const runtime = createRuntime(config(), { name: 'web' });
+    const port = options.port ?? runtime.config.webPort;
+    const server = await listen(createWebApp({ db: runtime.db, logger: runtime.logger }), port);
+    runtime.logger.info({ port }, `web listening on http://localhost:${port}`);
+    await stopSignal();
+    server.close();
+    await runtime.close();
+  });
+
+program
+  .command('standalone')
+  .description('scheduler + a worker per pool + web in one process')
+  .option('--port <n>', 'web port', parsePositiveInt)
+  .option('--concurrency <n>', 'tries at once per CPU pool', parsePositiveInt, 8)
+  .action(async (options: { port?: number; concurrency: number }) => {
+    const c = config();
+    await migrateDatabase(c.databaseUrl);
+    const runtime = createRuntime(c, { name: 'standalone' });
+    const pools = await applyPoolSlots(runtime.db, runtime.executor);
+    const scheduler = startScheduler(runtime);
+    const workers = pools.map((pool) => startWorker(runtime, pool.name, pool.name === 'gpu' ? 1 : options.concurrency));
+    const port = options.port ?? c.webPort;
+    const server = await listen(createWebApp({ db: runtime.db, logger: runtime.logger }), port);
+    runtime.logger.info({ port, pools: pools.map((p) => p.name) }, `standalone: web on http://localhost:${port}`);
+    await stopSignal();
+    server.close();
+    await scheduler.stop();
+    await Promise.all(workers.map((w) => w.close()));
+    await runtime.close();
+  });
+
+const dags = program.command('dags').description('DAGs');
+dags
+  .command('list')
+  .description('DAGs in the DAGs folder, with their state and any import errors')
+  .addOption(jsonOption())
+  .action(async (options: { json?: boolean }) => {
+    const c = config();
+    const bag = await new DagBag({ folder: c.dagsFolder }).load();
+    const stored = await withRuntime('cli', (runtime) => listDags(runtime.db, { includeInactive: true }).catch(() => []));
+    const byId = new Map(stored.map((row) => [row.dagId, row]));
+    const rows = bag.list().map((dag) => ({
+      dagId: dag.dagId,
+      schedule: dag.schedule,
+      timezone: dag.timezone,
+      isPaused: byId.get(dag.dagId)?.isPaused ?? dag.isPausedUponCreation,
+      nextDagrun: byId.get(dag.dagId)?.nextDagrun?.toISOString() ?? null,
+      tasks: dag.tasks.size,
+      tags: [...dag.tags],
+      fileloc: dag.fileloc,
+    }));
+    print(Boolean(options.json), { dags: rows, importErrors: bag.errors }, () =>
+      [table(rows, ['dagId', 'schedule', 'timezone', 'isPaused', 'nextDagrun', 'tasks']), ...bag.errors.map((e) => `import error: ${e.message}`)].join('\n'),
+    );
+  });
+
+dags
+  .command('trigger <dagId>')
+  .description('create a manual run')
+  .option('--conf <json>', 'run conf (a JSON object)', parseConf)
+  .option('--logical-date <iso>', 'logical date (default: now)', parseDate)
+  .addOption(jsonOption())
+  .action(async (dagId: string, options: { conf?: JsonObject; logicalDate?: Date; json?: boolean }) => {
+    const result = await withRuntime('cli', async (runtime) => {
+      await migrateDatabase(runtime.config.databaseUrl);
+      return triggerDagRun(runtime, dagId, { ...(options.conf ? { conf: options.conf } : {}), ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}) });
+    });
+    print(Boolean(options.json), { dagId, ...result }, () => `triggered ${dagId} run ${result.runId} (${result.state})`);
+  });
+
+dags
+  .command('test <dagId>')
+  .description('run one DAG run to the end in this process (own scheduler loop and workers)')
+  .option('--conf <json>', 'run conf (a JSON object)', parseConf)
+  .addOption(jsonOption())
+  .action(async (dagId: string, options: { conf?: JsonObject; json?: boolean }) => {
+    const result = await runDagTest(config(), dagId, options.conf ? { conf: options.conf } : {});
+    print(Boolean(options.json), result, () =>
+      [
+        `${result.dagId} ${result.runId}: ${result.state} in ${(result.durationMs / 1000).toFixed(1)} s`,
+        table(
+          result.tasks.map((t) => ({ ...t, output: t.output === null ? '' : JSON.stringify(t.output).slice(0, 80), error: t.error?.split('\n')[0] ?? '' })),
+          ['taskId', 'state', 'tryNumber', 'durationMs', 'output', 'error'],
+        ),
+      ].join('\n'),
+    );
+    process.exitCode = result.state === 'success' ? 0 : 1;
+  });
+
+dags
+  .command('backfill <dagId>')
+  .description('create runs for every scheduled interval with a logical date in [from, to]')
+  .requiredOption('--from <iso>', 'first logical date', parseDate)
+  .requiredOption('--to <iso>', 'last logical date', parseDate)
+  .option('--conf <json>', 'run conf (a JSON object)', parseConf)
+  .addOption(jsonOption())
+  .action(async (dagId: string, options: { from: Date; to: Date; conf?: JsonObject; json?: boolean }) => {
+    const runs = await withRuntime('cli', async (runtime) => {
+      await migrateDatabase(runtime.config.databaseUrl);
+      return backfillDag(runtime, dagId, options.from, options.to, options.conf ? { conf: options.conf } : {});
+    });
+    print(Boolean(options.json), { dagId, runs }, () =>
+      `${runs.filter((r) => r.created).length} backfill runs created, ${runs.filter((r) => !r.created).length} already existed; the scheduler runs them\n${table(runs, ['runId', 'created'])}`,
+    );
+  });
+
+for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
+  dags
+    .command(`${name} <dagId>`)
+    .description(paused ? 'stop creating and starting runs' : 'resume scheduling')
+    .addOption(jsonOption())
+    .action(async (dagId: string, options: { json?: boolean }) => {
+      const found = await withRuntime('cli', async (runtime) => {
+        await runtime.dags.require(dagId).catch(() => undefined);
+        return setDagPaused(runtime.db, dagId, paused);
+      });
+      if (!found) throw new ActionError(`no DAG "${dagId}" in the database (has a scheduler or trigger seen it yet?)`, 404);
+      print(Boolean(options.json), { dagId, isPaused: paused }, () => `${dagId} ${paused ? 'paused' : 'unpaused'}`);
+    });
+}
+
+const runs = program.command('runs').description('DAG runs');
+runs
+  .command('list <dagId>')
+  .description('runs of a DAG, newest first')
+  .option('--limit <n>', 'how many', parsePositiveInt, 25)
+  .addOption(jsonOption())
+  .action(async (dagId: string, options: { limit: number; json?: boolean }) => {
+    const rows = await withRuntime('cli', (runtime) => listDagRuns(runtime.db, dagId, { limit: options.limit }));
+    print(Boolean(options.json), { dagId, runs: rows }, () => table(rows, ['runId', 'runType', 'state', 'logicalDate', 'startDate', 'endDate']));
+  });
+
+const tasks = program.command('tasks').description('task instances');
+tasks
+  .command('list <dagId> <runId>')
+  .description('task instances of a run')
+  .addOption(jsonOption())
+  .action(async (dagId: string, runId: string, options: { json?: boolean }) => {
+    const rows = await withRuntime('cli', async (runtime) => listTaskInstances(runtime.db, (await requireRun(runtime, dagId, runId)).id));
+    print(Boolean(options.json), { dagId, runId, taskInstances: rows }, () =>
+      table(rows.map((r) => ({ ...r, error: r.error?.split('\n')[0] ?? '' })), ['taskId', 'state', 'tryNumber', 'maxTries', 'pool', 'startDate', 'durationMs', 'error']),
+    );
+  });
+
+tasks
+  .command('clear <dagId> <runId> <taskId>')
+  .description('clear a task instance so it runs again')
+  .option('--downstream', 'also clear every task downstream of it')
+  .addOption(jsonOption())
+  .action(async (dagId: string, runId: string, taskId: string, options: { downstream?: boolean; json?: boolean }) => {
+    const cleared = await withRuntime('cli', (runtime) => clearTasks(runtime, dagId, runId, taskId, { downstream: Boolean(options.downstream) }));
+    print(Boolean(options.json), { dagId, runId, cleared }, () => `cleared ${cleared.join(', ')}`);
+  });
+
+tasks
+  .command('logs <dagId> <runId> <taskId>')
+  .description('log of one try (default: the latest)')
+  .option('--try <n>', 'try number', parsePositiveInt)
+  .addOption(jsonOption())
+  .action(async (dagId: string, runId: string, taskId: string, options: { try?: number; json?: boolean }) => {
+    const result = await withRuntime('cli', async (runtime) => {
+      const run = await requireRun(runtime, dagId, runId);
+      const instance = await getTaskInstance(runtime.db, run.id, taskId);
+      if (!instance) throw new ActionError(`run "${runId}" has no task "${taskId}"`, 404);
+      const tryNumber = options.try ?? instance.tryNumber;
+      if (tryNumber < 1 || tryNumber > instance.tryNumber) throw new ActionError(`task "${taskId}" has tries 1–${instance.tryNumber}, not ${tryNumber}`, 404);
+      const lines = await readLogLines(runtime.db, run.id, taskId, tryNumber);
+      const tries = await listTaskTries(runtime.db, run.id, taskId);
+      return { tryNumber, lines, tries: tries.length };
+    });
+    print(Boolean(options.json), { dagId, runId, taskId, tryNumber: result.tryNumber, lines: result.lines }, () =>
+      result.lines.map((l) => `[${l.loggedAt.toISOString()}] ${l.level.toUpperCase().padEnd(5)} ${l.message}`).join('\n') || '(no log lines)',
+    );
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ActionError || error instanceof ConfigError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
