@@ -33,7 +33,7 @@ export function createRuntime(config: FlywheelConfig, options: RuntimeOptions): 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const executor = new QueueExecutor({ connection: redis, prefix: options.queuePrefix ?? config.queuePrefix });
-  const dags = new DagBag({ folder: config.dagsFolder });
+  const dags = new DagBag({ folder: config.dagsFolder, maxAgeMs: config.dagRefreshMs });
   return {
     config,
     db: database.db,

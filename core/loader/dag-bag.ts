@@ -12,6 +12,12 @@ export interface DagImportError {
 export interface DagBagOptions {
   /** Folder scanned recursively for DAG files. */
   folder: string;
+  /**
+   * `require()` re-reads the folder when the last load is older than this, so long-running
+   * workers pick up edited DAG files.
+   * @defaultValue 30000
+   */
+  maxAgeMs?: number;
 }
 
 const DAG_FILE = /\.(ts|mts|js|mjs)$/;
@@ -29,6 +35,8 @@ function isDag(value: unknown): value is Dag {
 export class DagBag {
   private dags = new Map<string, Dag>();
   private loadedVersions = new Map<string, number>();
+  private loadedAt = 0;
+  private loading: Promise<this> | null = null;
   errors: DagImportError[] = [];
 
   constructor(private readonly options: DagBagOptions) {}
@@ -37,8 +45,16 @@ export class DagBag {
     return this.options.folder;
   }
 
-  /** (Re)loads every DAG file; unchanged files keep their loaded module. */
-  async load(): Promise<this> {
+  /** (Re)loads every DAG file; unchanged files keep their loaded module. Concurrent calls share one load. */
+  load(): Promise<this> {
+    this.loading ??= this.loadNow().finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
+  }
+
+  private async loadNow(): Promise<this> {
+    const started = Date.now();
     const files = await listFiles(this.options.folder);
     const dags = new Map<string, Dag>();
     const errors: DagImportError[] = [];
@@ -70,6 +86,7 @@ export class DagBag {
     }
     this.dags = dags;
     this.errors = errors;
+    this.loadedAt = started;
     return this;
   }
 
@@ -77,8 +94,9 @@ export class DagBag {
     return this.dags.get(dagId);
   }
 
-  /** The DAG, reloading the folder once when it is not known (a file added since the last load). */
+  /** The DAG, reloading the folder when the last load is stale or the DAG is not known (a file added since). */
   async require(dagId: string): Promise<Dag> {
+    if (Date.now() - this.loadedAt > (this.options.maxAgeMs ?? 30_000)) await this.load();
     const known = this.dags.get(dagId);
     if (known) return known;
     await this.load();
