@@ -8,7 +8,7 @@ import { readLogLines } from './db/queries/task-logs.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { TaskWorker } from './executor/task-worker.ts';
 import { DagBag } from './loader/dag-bag.ts';
-import { applyPoolSlots } from './pools.ts';
+import { applyPoolSlots, setPool } from './pools.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { ActionError, backfillDag, clearTasks, triggerDagRun } from './scheduler/actions.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
@@ -333,6 +333,30 @@ tasks
     print(Boolean(options.json), { dagId, runId, taskId, tryNumber: result.tryNumber, lines: result.lines }, () =>
       result.lines.map((l) => `[${l.loggedAt.toISOString()}] ${l.level.toUpperCase().padEnd(5)} ${l.message}`).join('\n') || '(no log lines)',
     );
+  });
+
+const pools = program.command('pools').description('worker pools: a BullMQ queue plus a slot limit');
+pools
+  .command('list')
+  .description('pools and their slots')
+  .addOption(jsonOption())
+  .action(async (options: { json?: boolean }) => {
+    const rows = await withRuntime('cli', (runtime) => applyPoolSlots(runtime.db, runtime.executor));
+    print(Boolean(options.json), { pools: rows }, () => table(rows, ['name', 'slots']));
+  });
+pools
+  .command('set <name>')
+  .description('create a pool or change its slots (tasks of the pool running at once, cluster-wide)')
+  .requiredOption('--slots <n>', 'slot limit', parsePositiveInt)
+  .option('--description <text>', 'what the pool is for')
+  .addOption(jsonOption())
+  .action(async (name: string, options: { slots: number; description?: string; json?: boolean }) => {
+    await withRuntime('cli', (runtime) =>
+      setPool(runtime.db, runtime.executor, { name, slots: options.slots, ...(options.description ? { description: options.description } : {}) }).catch((error: unknown) => {
+        throw error instanceof RangeError ? new ActionError(error.message) : error;
+      }),
+    );
+    print(Boolean(options.json), { name, slots: options.slots }, () => `pool ${name}: ${options.slots} slots`);
   });
 
 try {

@@ -1,4 +1,4 @@
-import { asc } from 'drizzle-orm';
+import { asc, sql } from 'drizzle-orm';
 import type { Database } from './db/client.ts';
 import { pools } from './db/schema/pool.ts';
 import type { QueueExecutor } from './executor/executor.ts';
@@ -8,4 +8,22 @@ export async function applyPoolSlots(db: Database, executor: QueueExecutor): Pro
   const rows = await db.select().from(pools).orderBy(asc(pools.name));
   await Promise.all(rows.map((pool) => executor.queue(pool.name).setGlobalConcurrency(pool.slots)));
   return rows.map((pool) => ({ name: pool.name, slots: pool.slots }));
+}
+
+/** Creates or resizes a pool and applies its slot limit to the queue at once. */
+export async function setPool(
+  db: Database,
+  executor: QueueExecutor,
+  pool: { name: string; slots: number; description?: string },
+): Promise<void> {
+  if (!/^[A-Za-z0-9_-]+$/.test(pool.name)) throw new RangeError(`pool name "${pool.name}" may use letters, digits, _ and - only`);
+  if (!Number.isInteger(pool.slots) || pool.slots < 1) throw new RangeError(`pool slots must be a positive integer, not ${pool.slots}`);
+  await db
+    .insert(pools)
+    .values({ name: pool.name, slots: pool.slots, description: pool.description ?? null })
+    .onConflictDoUpdate({
+      target: pools.name,
+      set: { slots: pool.slots, description: pool.description === undefined ? sql`${pools.description}` : pool.description },
+    });
+  await executor.queue(pool.name).setGlobalConcurrency(pool.slots);
 }

@@ -136,7 +136,6 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
    * running then are stopped and handed back (they get their try back and are queued again).
    */
   async close(): Promise<void> {
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     const worker = this.worker;
     this.worker = null;
     if (!worker) return;
@@ -144,10 +143,12 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       for (const entry of this.running.values()) entry.cancel.abort(new HandBack());
     }, this.options.shutdownGraceMs);
     try {
+      // Tries still running keep heartbeating until they finish, or the scheduler would reap them.
       await worker.close();
       await this.finishes.idle();
     } finally {
       clearTimeout(grace);
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     }
   }
 

@@ -8,7 +8,7 @@ import type { JsonObject } from '../sdk/json.ts';
 import type { RunType } from '../sdk/states.ts';
 import { dataIntervalFor, insertDagRun, runIdFor, startQueuedRuns } from './dag-runs.ts';
 import { upsertDags } from './dag-sync.ts';
-import { clearTaskInstances, lockDags } from './transitions.ts';
+import { advanceRuns, clearTaskInstances, lockDags } from './transitions.ts';
 
 /** What operator actions (CLI, web) need: the database, the DAG definitions and the queues. */
 export interface ActionContext {
@@ -113,7 +113,10 @@ export async function clearTasks(
   const { cleared, queued } = await inTransaction(context.db, async (tx) => {
     await lockDags(tx, [dagId]);
     const cleared = await clearTaskInstances(tx, dag, run.id, taskIds);
-    return { cleared, queued: await startQueuedRuns(tx, context.dags, [dagId]) };
+    // A finished run went back to queued and starts here; a running one is moved on at once.
+    const started = await startQueuedRuns(tx, context.dags, [dagId]);
+    const advanced = await advanceRuns(tx, context.dags, [run.id]);
+    return { cleared, queued: [...started, ...advanced.queued] };
   });
   await context.executor.enqueue(queued);
   return cleared;
