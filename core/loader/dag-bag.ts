@@ -115,8 +115,10 @@ export class DagBag {
 
 /** Imports one DAG file and returns its default export; throws naming the file. */
 export async function importDagFile(file: string, version: number = Date.now()): Promise<Dag> {
-  // The query string gives a changed file a fresh module instead of the cached one.
-  const module = (await import(`${pathToFileURL(file).href}?v=${version}`)) as { default?: unknown };
+  // The query string gives a changed file a fresh module instead of the cached one. No `.` in it:
+  // `mtimeMs` is fractional, and Vite (vitest) reads a trailing `.123` as the file's extension
+  // and then parses the TypeScript file as plain JavaScript.
+  const module = (await import(`${pathToFileURL(file).href}?v=${String(version).replace('.', '_')}`)) as { default?: unknown };
   if (!isDag(module.default)) {
     throw new Error('has no default export of dag(...)');
   }
