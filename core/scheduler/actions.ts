@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.ts';
 import { getDagRun } from '../db/queries/dag-runs.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -53,7 +54,7 @@ export async function triggerDagRun(context: ActionContext, dagId: string, optio
   const logicalDate = options.logicalDate ?? new Date();
   const { run, queued } = await inTransaction(context.db, async (tx) => {
     await upsertDags(tx, [dag]);
-    const inserted = await insertDagRun(tx, {
+    const newRun = {
       dagId,
       runType,
       logicalDate,
@@ -61,7 +62,12 @@ export async function triggerDagRun(context: ActionContext, dagId: string, optio
       conf: options.conf ?? {},
       ...(options.runId ? { runId: options.runId } : {}),
       triggeredBy: options.triggeredBy ?? 'cli',
-    });
+    };
+    let inserted = await insertDagRun(tx, newRun);
+    if (!inserted && !options.runId && runType === 'manual') {
+      // Two manual triggers in the same millisecond: the second gets a distinguishing suffix.
+      inserted = await insertDagRun(tx, { ...newRun, runId: `${runIdFor(runType, logicalDate)}_${randomUUID().slice(0, 8)}` });
+    }
     if (!inserted) throw new ActionError(`DAG "${dagId}" already has a run ${options.runId ?? runIdFor(runType, logicalDate)}`, 409);
     const started = options.startNow === false ? [] : await startQueuedRuns(tx, context.dags, [dagId]);
     return { run: inserted, queued: started };
