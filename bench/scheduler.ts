@@ -7,6 +7,7 @@
  *                           [--chain-tasks N] [--shape-dags N] [--shape-tasks N] [--concurrency N] [--skip-raw]
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'drizzle-orm';
@@ -72,8 +73,14 @@ const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 
 // Raw BullMQ: N no-op jobs added with addBulk in chunks and processed at concurrency 100.
 // ---------------------------------------------------------------------------------------------
 
-async function rawBullmq(redisUrl: string, prefix: string, jobs: number, concurrency: number): Promise<{ jobsPerSec: number; seconds: number }> {
+async function rawBullmq(
+  redisUrl: string,
+  prefix: string,
+  jobs: number,
+  concurrency: number,
+): Promise<{ jobsPerSec: number; seconds: number; cpuMsPerJob: { node: number; redis: number | null } }> {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const redisPid = Number(/process_id:(\d+)/.exec(await connection.info('server'))?.[1]);
   const queue = new Queue('raw', { connection, prefix });
   let completed = 0;
   let resolveDone: () => void = () => undefined;
@@ -90,6 +97,8 @@ async function rawBullmq(redisUrl: string, prefix: string, jobs: number, concurr
   await worker.waitUntilReady();
   await sleep(200);
   const chunk = 1_000;
+  const cpuBefore = process.cpuUsage();
+  const redisBefore = processCpuMs(redisPid);
   const started = performance.now();
   for (let offset = 0; offset < jobs; offset += chunk) {
     const size = Math.min(chunk, jobs - offset);
@@ -103,10 +112,16 @@ async function rawBullmq(redisUrl: string, prefix: string, jobs: number, concurr
   }
   await done;
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const redisAfter = processCpuMs(redisPid);
+  const cpuMsPerJob = {
+    node: (cpu.user + cpu.system) / 1000 / jobs,
+    redis: redisBefore !== null && redisAfter !== null ? (redisAfter - redisBefore) / jobs : null,
+  };
   await worker.close();
   await queue.close();
   connection.disconnect();
-  return { jobsPerSec: jobs / seconds, seconds };
+  return { jobsPerSec: jobs / seconds, seconds, cpuMsPerJob };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +160,47 @@ function lastEndMs(rows: readonly RunRow[], startedAt: number): number {
   return end - startedAt;
 }
 
+/** CPU milliseconds (user + system) of a process, from /proc (Linux); null elsewhere. */
+function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+interface CpuSnapshot {
+  node: number;
+  /** CPU ms per PostgreSQL backend serving the bench database. */
+  postgres: Map<number, number>;
+  redis: number | null;
+}
+
+/** CPU used so far by this process, the PostgreSQL backends serving the bench database, and Redis. */
+async function cpuSnapshot(runtime: Runtime): Promise<CpuSnapshot> {
+  const backends = await runtime.db.execute<{ pid: number }>(sql`select pid from pg_stat_activity where datname = current_database()`);
+  const postgres = new Map<number, number>();
+  for (const { pid } of backends.rows) {
+    const ms = processCpuMs(pid);
+    if (ms !== null) postgres.set(pid, ms);
+  }
+  const info = await runtime.redis.info('server');
+  const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+  const usage = process.cpuUsage();
+  return { node: (usage.user + usage.system) / 1000, postgres, redis: Number.isFinite(redisPid) ? processCpuMs(redisPid) : null };
+}
+
+/** CPU ms spent since `before`: this process, the bench database's backends (new ones in full), Redis (shared with anything else using it). */
+async function cpuSince(runtime: Runtime, before: CpuSnapshot): Promise<{ node: number; postgres: number; redis: number | null }> {
+  const after = await cpuSnapshot(runtime);
+  let postgres = 0;
+  for (const [pid, ms] of after.postgres) postgres += ms - (before.postgres.get(pid) ?? 0);
+  return { node: after.node - before.node, postgres, redis: after.redis !== null && before.redis !== null ? after.redis - before.redis : null };
+}
+
 async function commitCount(runtime: Runtime): Promise<number> {
   const result = await runtime.db.execute<{ n: number }>(sql`select xact_commit::bigint as n from pg_stat_database where datname = current_database()`);
   return Number(result.rows[0]?.n ?? 0);
@@ -155,6 +211,7 @@ interface OrchestratedResult {
   tasks: number;
   seconds: number;
   commitsPerTask: number | null;
+  cpuMsPerTask: { node: number; postgres: number; redis: number | null };
   hopP50Ms: number;
   hopP99Ms: number;
   hopMaxMs: number;
@@ -221,11 +278,13 @@ async function orchestrated(options: Options, prefix: string): Promise<Orchestra
 
     // Throughput: wide DAG runs, all triggered at once.
     const commitsBefore = await commitCount(runtime);
+    const cpuBefore = await cpuSnapshot(runtime);
     const wideStarted = Date.now();
     const wideRuns = await Promise.all(Array.from({ length: options.wideRuns }, (_, i) => trigger(ids.wide, `wide_${i}`)));
     const wideRows = await waitForRuns(runtime, wideRuns, 300_000);
     const wideMs = lastEndMs(wideRows, wideStarted);
     const tasks = options.wideTasks * options.wideRuns;
+    const cpu = await cpuSince(runtime, cpuBefore);
     await sleep(1_100); // PostgreSQL publishes backend statistics at most once a second
     const commitsAfter = await commitCount(runtime);
 
@@ -254,6 +313,7 @@ async function orchestrated(options: Options, prefix: string): Promise<Orchestra
       tasks,
       seconds: wideMs / 1000,
       commitsPerTask: commitsAfter > commitsBefore ? (commitsAfter - commitsBefore) / tasks : null,
+      cpuMsPerTask: { node: cpu.node / tasks, postgres: cpu.postgres / tasks, redis: cpu.redis === null ? null : cpu.redis / tasks },
       hopP50Ms: percentile(hops, 50),
       hopP99Ms: percentile(hops, 99),
       hopMaxMs: hops[hops.length - 1] ?? Number.NaN,
@@ -293,7 +353,7 @@ async function main(): Promise<void> {
   try {
     progress(`raw BullMQ: ${options.rawJobs} jobs, concurrency ${options.concurrency} …`);
     const raw = options.skipRaw
-      ? { jobsPerSec: Number.NaN, seconds: Number.NaN }
+      ? { jobsPerSec: Number.NaN, seconds: Number.NaN, cpuMsPerJob: { node: Number.NaN, redis: null } }
       : await rawBullmq(options.redisUrl, `${prefix}-raw`, options.rawJobs, options.concurrency);
     await deleteKeys(options.redisUrl, `${prefix}-raw`);
     progress(`orchestrated: ${options.wideRuns} × ${options.wideTasks} wide, ${options.chainTasks}-task chain, ${options.shapeDags} × ${options.shapeTasks} chains …`);
@@ -316,9 +376,15 @@ async function main(): Promise<void> {
       details: {
         rawJobs: options.rawJobs,
         rawSeconds: round(raw.seconds, 3),
+        rawCpuMsPerJob: { node: round(raw.cpuMsPerJob.node, 3), redis: raw.cpuMsPerJob.redis === null ? null : round(raw.cpuMsPerJob.redis, 3) },
         orchestratedTasks: orch.tasks,
         orchestratedSeconds: round(orch.seconds, 3),
         commitsPerTask: orch.commitsPerTask === null ? null : round(orch.commitsPerTask, 3),
+        cpuMsPerTask: {
+          node: round(orch.cpuMsPerTask.node, 3),
+          postgres: round(orch.cpuMsPerTask.postgres, 3),
+          redis: orch.cpuMsPerTask.redis === null ? null : round(orch.cpuMsPerTask.redis, 3),
+        },
         hopMaxMs: round(orch.hopMaxMs, 2),
         chainTasks: options.chainTasks,
         chainSeconds: round(orch.chainSeconds, 3),
@@ -334,6 +400,12 @@ async function main(): Promise<void> {
       const rows: [string, string, string, string][] = [
         ['raw BullMQ jobs/s', String(result.rawBullmqJobsPerSec), '', `${options.rawJobs} jobs in ${result.details.rawSeconds} s`],
         ['orchestrated tasks/s', String(result.orchestratedTasksPerSec), '', `${orch.tasks} tasks in ${result.details.orchestratedSeconds} s, ${result.details.commitsPerTask ?? '?'} commits/task`],
+        [
+          'CPU ms per task',
+          '',
+          '',
+          `raw: node ${result.details.rawCpuMsPerJob.node}, redis ${result.details.rawCpuMsPerJob.redis ?? '?'}; orchestrated: node ${result.details.cpuMsPerTask.node}, postgres ${result.details.cpuMsPerTask.postgres}, redis ${result.details.cpuMsPerTask.redis ?? '?'}`,
+        ],
         ['ratio', String(result.ratio), `≥ ${TARGETS.ratio}  ${mark(result.met.ratio)}`, ''],
         ['hop p50 (ms)', String(result.hopP50Ms), `≤ ${TARGETS.hopP50Ms}  ${mark(result.met.hopP50Ms)}`, `${options.chainTasks}-task chain in ${result.details.chainSeconds} s`],
         ['hop p99 (ms)', String(result.hopP99Ms), `≤ ${TARGETS.hopP99Ms}  ${mark(result.met.hopP99Ms)}`, `max ${result.details.hopMaxMs} ms`],

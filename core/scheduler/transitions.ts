@@ -214,19 +214,24 @@ export async function queueReadyTasks(tx: Queryable, dagIds: readonly string[], 
     pool: string;
     priority_weight: number;
   }>(sql`
-    with active as (
-      select dag_id, count(*) as n from task_instance
-      where dag_id = any(${sql.param(dagIds)}::text[]) and state in ('queued', 'running')
-      group by dag_id
-    ), candidates as (
-      select ti.dag_run_id, ti.task_id, ti.dag_id,
-             row_number() over (partition by ti.dag_id order by ti.priority_weight desc, ti.dag_run_id, ti.task_id) as rn
+    with candidates as materialized (
+      select ti.dag_run_id, ti.task_id, ti.dag_id, ti.priority_weight
       from task_instance ti join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
       where ti.dag_id = any(${sql.param(dagIds)}::text[])
         ${scope.onlyDagRunIds ? sql`and ti.dag_run_id = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``}
         and (ti.state = 'scheduled' or (ti.state = 'up_for_retry' and ti.next_retry_at <= now()))
+    ), active as materialized (
+      -- Counted once (materialized: never re-run per candidate, whatever the plan), and only for
+      -- DAGs with something to queue: a finished try of a huge run queues nothing.
+      select ti.dag_id, count(*) as n from task_instance ti
+      where ti.dag_id in (select distinct dag_id from candidates) and ti.state in ('queued', 'running')
+      group by ti.dag_id
+    ), ranked as (
+      select c.dag_run_id, c.task_id, c.dag_id,
+             row_number() over (partition by c.dag_id order by c.priority_weight desc, c.dag_run_id, c.task_id) as rn
+      from candidates c
     ), chosen as (
-      select c.dag_run_id, c.task_id from candidates c
+      select c.dag_run_id, c.task_id from ranked c
       join dag d on d.dag_id = c.dag_id
       left join active a on a.dag_id = c.dag_id
       where c.rn <= d.max_active_tasks - coalesce(a.n, 0)
