@@ -197,7 +197,8 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       outcome: result.outcome,
       endDate,
       output: result.outcome === 'success' ? result.output : null,
-      error: result.outcome === 'failed' ? result.error : null,
+      // Redacted like the log lines: the error is shown by `tasks list`, the API and the UI.
+      error: result.outcome === 'failed' ? this.redactor.redact(result.error) : null,
       retryDelayMs: handedBack ? 0 : retryDelay,
       handedBack,
     };
