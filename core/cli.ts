@@ -153,6 +153,9 @@ program
     runtime.logger.info({ signal, running: worker.activeCount }, 'worker stopping: finishing running tries');
     await worker.close();
     await runtime.close();
+    // A try handed back at the end of the grace period may still be running in this process if it
+    // ignores ctx.signal; exiting stops it (its next try may already run elsewhere).
+    process.exit(0);
   });
 
 program
@@ -189,6 +192,7 @@ program
     await scheduler.stop();
     await Promise.all(workers.map((w) => w.close()));
     await runtime.close();
+    process.exit(0); // as `worker`: do not wait for handed-back tries that ignore ctx.signal
   });
 
 const dags = program.command('dags').description('DAGs');
