@@ -8,7 +8,11 @@ import { sql } from 'drizzle-orm';
 import { inTransaction } from './db/transaction.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { advanceRuns, createTaskInstances, lockDags } from './scheduler/transitions.ts';
-import { triggerDagRun } from './scheduler/actions.ts';
+import { ActionError } from './scheduler/actions.ts';
+import { dataIntervalFor, insertDagRun } from './scheduler/dag-runs.ts';
+import { upsertDags } from './scheduler/dag-sync.ts';
+import type { QueuedTask } from './executor/task-job.ts';
+import type { Dag } from './sdk/dag.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject, JsonValue } from './sdk/json.ts';
 
@@ -42,9 +46,13 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
   let scheduler: Scheduler | null = null;
   const started = Date.now();
   try {
-    const dag = await runtime.dags.require(dagId);
-    // Created queued so the workers exist (scoped to this run) before its first task is queued.
-    const run = await triggerDagRun(runtime, dagId, { ...(options.conf ? { conf: options.conf } : {}), runId: `test__${new Date().toISOString()}`, triggeredBy: 'dags test', startNow: false });
+    const dag = await runtime.dags.require(dagId).catch((error: Error) => {
+      throw new ActionError(error.message, 404); // printed as a one-line error, as by `dags trigger`
+    });
+    // Created and started in one transaction: a run left `queued` for a moment is started by any
+    // live scheduler on this database, whose workers would then run its tasks. Its first tasks'
+    // jobs are sent only once this run's own workers exist.
+    const { run, queued } = await createStartedRun(runtime, dag, options.conf ?? {});
     const pools = [...new Set([...dag.tasks.values()].map((t) => t.pool))];
     for (const pool of pools) {
       workers.push(
@@ -74,7 +82,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
       dagRefreshMs: Number.MAX_SAFE_INTEGER,
       onlyDagRunIds: [run.dagRunId],
     });
-    await startScopedRun(runtime, run.dagRunId);
+    await runtime.executor.enqueue(queued);
     scheduler.start();
     const deadline = options.timeoutMs ? started + options.timeoutMs : Number.POSITIVE_INFINITY;
     let state = 'running';
@@ -110,16 +118,25 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
   }
 }
 
-/** Starts the test run whatever the DAG's pause state or other active runs. */
-async function startScopedRun(runtime: Runtime, dagRunId: number): Promise<void> {
-  const run = await getDagRunById(runtime.db, dagRunId);
-  if (!run) throw new Error(`run ${dagRunId} vanished`);
-  const dag = await runtime.dags.require(run.dagId);
-  const queued = await inTransaction(runtime.db, async (tx) => {
-    await lockDags(tx, [run.dagId]);
-    await createTaskInstances(tx, dag, { id: run.id, runId: run.runId });
-    await tx.execute(sql`update dag_run set state = 'running', start_date = now() where id = ${run.id} and state = 'queued'`);
-    return (await advanceRuns(tx, runtime.dags, [run.id], { onlyDagRunIds: [run.id] })).queued;
+/** Creates the test run already running (whatever the DAG's pause state or other active runs) with its first tasks queued. */
+async function createStartedRun(runtime: Runtime, dag: Dag, conf: JsonObject): Promise<{ run: { dagRunId: number; runId: string }; queued: QueuedTask[] }> {
+  const logicalDate = new Date();
+  return inTransaction(runtime.db, async (tx) => {
+    await upsertDags(tx, [dag]);
+    await lockDags(tx, [dag.dagId]);
+    const inserted = await insertDagRun(tx, {
+      dagId: dag.dagId,
+      runType: 'manual',
+      logicalDate,
+      dataInterval: dataIntervalFor(dag, logicalDate, 'manual'),
+      conf,
+      runId: `test__${logicalDate.toISOString()}`,
+      triggeredBy: 'dags test',
+    });
+    if (!inserted) throw new ActionError(`DAG "${dag.dagId}" already has a run test__${logicalDate.toISOString()}`, 409);
+    await createTaskInstances(tx, dag, inserted);
+    await tx.execute(sql`update dag_run set state = 'running', start_date = now() where id = ${inserted.id} and state = 'queued'`);
+    const { queued } = await advanceRuns(tx, runtime.dags, [inserted.id], { onlyDagRunIds: [inserted.id] });
+    return { run: { dagRunId: inserted.id, runId: inserted.runId }, queued };
   });
-  await runtime.executor.enqueue(queued);
 }
