@@ -94,7 +94,10 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         const finished = await finishTries(tx, items);
         await appendLogLines(tx, items.flatMap((item) => item.logs));
         const scope = options.onlyDagRunIds ? { onlyDagRunIds: options.onlyDagRunIds } : {};
-        return (await advanceRuns(tx, options.dags, finished.map((f) => f.dagRunId), scope)).queued;
+        // Only the downstream tasks of these tries can have become ready: advance from them.
+        const dagIdOf = new Map(items.map((item) => [item.dagRunId, item.dagId]));
+        const hints = finished.map((f) => ({ dagRunId: f.dagRunId, dagId: dagIdOf.get(f.dagRunId)!, taskId: f.taskId }));
+        return (await advanceRuns(tx, options.dags, finished.map((f) => f.dagRunId), scope, hints)).queued;
       });
       try {
         await options.executor.enqueue(queued);

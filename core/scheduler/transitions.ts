@@ -3,7 +3,7 @@ import type { Queryable } from '../db/client.ts';
 import type { QueuedTask } from '../executor/task-job.ts';
 import type { Dag } from '../sdk/dag.ts';
 import type { JsonObject, JsonValue } from '../sdk/json.ts';
-import type { DagRunState, TaskState } from '../sdk/states.ts';
+import { TASK_STATES, isFinishedTaskState, type DagRunState, type TaskState } from '../sdk/states.ts';
 import { finishedRunState, settleTasks } from './run-state.ts';
 
 /**
@@ -130,37 +130,54 @@ export interface AdvanceResult {
   finishedRuns: { dagRunId: number; dagId: string; runId: string; state: DagRunState }[];
 }
 
+const UNFINISHED_STATES = TASK_STATES.filter((state) => !isFinishedTaskState(state));
+
+/** A task whose try just finished: only its downstream tasks can have become decidable. */
+export interface FinishedTask {
+  dagRunId: number;
+  dagId: string;
+  taskId: string;
+}
+
+interface LoadedRun {
+  dagId: string;
+  runId: string;
+  states: Map<string, TaskState>;
+}
+
 /**
  * Moves the given running runs forward: settles tasks whose trigger rules can be decided,
  * queues ready tasks up to each DAG's `maxActiveTasks`, and finishes runs whose tasks are all
  * done. Call with the runs' DAGs locked.
+ *
+ * With `finished` (the tries that just finished, as a worker knows them), a run named there is
+ * advanced from their neighbourhood only: their downstream tasks and those tasks' upstream
+ * states are read, not every task instance of the run. A run falls back to the full pass when
+ * the step cascades (a task settles to `upstream_failed` or `skipped`), when a task instance is
+ * missing, or when no unfinished task is left (its final state is decided from every leaf).
  */
 export async function advanceRuns(
   tx: Queryable,
   dags: DagLookup,
   dagRunIds: readonly number[],
   scope: QueueScope = {},
+  finished?: readonly FinishedTask[],
 ): Promise<AdvanceResult> {
   const finishedRuns: AdvanceResult['finishedRuns'] = [];
   if (dagRunIds.length === 0) return { queued: [], finishedRuns };
   const ids = [...new Set(dagRunIds)];
-  const rows = await tx.execute<{ dag_run_id: number; dag_id: string; run_id: string; task_id: string | null; state: TaskState | null }>(sql`
-    select r.id as dag_run_id, r.dag_id, r.run_id, ti.task_id, ti.state
-    from dag_run r left join task_instance ti on ti.dag_run_id = r.id
-    where r.id = any(${sql.param(ids)}::bigint[]) and r.state = 'running'
-  `);
-  const runs = new Map<number, { dagId: string; runId: string; states: Map<string, TaskState> }>();
-  for (const row of rows.rows) {
-    let run = runs.get(row.dag_run_id);
-    if (!run) {
-      run = { dagId: row.dag_id, runId: row.run_id, states: new Map() };
-      runs.set(row.dag_run_id, run);
-    }
-    if (row.task_id && row.state) run.states.set(row.task_id, row.state);
-  }
-
   const taskChanges: { dag_run_id: number; task_id: string; state: TaskState }[] = [];
   const dagIds = new Set<string>();
+
+  let fullIds = ids;
+  if (finished && finished.length > 0) {
+    const incremental = await advanceFromFinished(tx, dags, ids, finished);
+    fullIds = incremental.fullIds;
+    taskChanges.push(...incremental.changes);
+    for (const dagId of incremental.dagIds) dagIds.add(dagId);
+  }
+
+  const runs = await loadRunStates(tx, fullIds);
   for (const [dagRunId, run] of runs) {
     const dag = dags.get(run.dagId);
     if (!dag) continue;
@@ -196,6 +213,96 @@ export async function advanceRuns(
   }
   const queued = await queueReadyTasks(tx, [...dagIds], scope);
   return { queued, finishedRuns };
+}
+
+/** Every task instance state of the given running runs (one JSON object per run, not one row per task). */
+async function loadRunStates(tx: Queryable, dagRunIds: readonly number[]): Promise<Map<number, LoadedRun>> {
+  const runs = new Map<number, LoadedRun>();
+  if (dagRunIds.length === 0) return runs;
+  const rows = await tx.execute<{ dag_run_id: number; dag_id: string; run_id: string; states: Record<string, TaskState> | null }>(sql`
+    select r.id as dag_run_id, r.dag_id, r.run_id, s.states
+    from dag_run r
+    left join lateral (select json_object_agg(ti.task_id, ti.state) as states from task_instance ti where ti.dag_run_id = r.id) s on true
+    where r.id = any(${sql.param([...dagRunIds])}::bigint[]) and r.state = 'running'
+  `);
+  for (const row of rows.rows) {
+    runs.set(row.dag_run_id, { dagId: row.dag_id, runId: row.run_id, states: new Map(Object.entries(row.states ?? {})) });
+  }
+  return runs;
+}
+
+/**
+ * The event-driven step: settles the downstream tasks of just-finished tries from their upstream
+ * states alone. Returns the changes, the DAGs to queue for, and the runs that need the full pass.
+ */
+async function advanceFromFinished(
+  tx: Queryable,
+  dags: DagLookup,
+  ids: readonly number[],
+  finished: readonly FinishedTask[],
+): Promise<{ changes: { dag_run_id: number; task_id: string; state: TaskState }[]; dagIds: Set<string>; fullIds: number[] }> {
+  const requested = new Set(ids);
+  // Per run: the downstream tasks to evaluate, and every task whose state they need.
+  const plans = new Map<number, { dag: Dag; targets: Set<string>; wanted: Set<string> }>();
+  for (const f of finished) {
+    if (!requested.has(f.dagRunId)) continue;
+    const dag = dags.get(f.dagId);
+    if (!dag) continue;
+    let plan = plans.get(f.dagRunId);
+    if (!plan) {
+      plan = { dag, targets: new Set(), wanted: new Set() };
+      plans.set(f.dagRunId, plan);
+    }
+    for (const downstreamId of dag.downstreamOf(f.taskId)) {
+      plan.targets.add(downstreamId);
+      plan.wanted.add(downstreamId);
+      for (const upstreamId of dag.task(downstreamId).upstreamIds) plan.wanted.add(upstreamId);
+    }
+  }
+  const fullIds = ids.filter((id) => !plans.has(id));
+  const changes: { dag_run_id: number; task_id: string; state: TaskState }[] = [];
+  const dagIds = new Set<string>();
+  if (plans.size === 0) return { changes, dagIds, fullIds };
+
+  const wanted = [...plans].flatMap(([dagRunId, plan]) => [...plan.wanted].map((taskId) => ({ dag_run_id: dagRunId, task_id: taskId })));
+  const rows = await tx.execute<{ dag_run_id: number; dag_id: string; has_unfinished: boolean; states: Record<string, TaskState> | null }>(sql`
+    select r.id as dag_run_id, r.dag_id, s.states,
+           exists (
+             select 1 from task_instance ti
+             where ti.dag_id = r.dag_id and ti.dag_run_id = r.id and ti.state = any(${sql.param(UNFINISHED_STATES)}::text[])
+           ) as has_unfinished
+    from dag_run r
+    left join lateral (
+      select json_object_agg(ti.task_id, ti.state) as states
+      from json_to_recordset(${JSON.stringify(wanted)}::json) as v(dag_run_id bigint, task_id text)
+      join task_instance ti on ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id
+      where v.dag_run_id = r.id
+    ) s on true
+    where r.id = any(${sql.param([...plans.keys()])}::bigint[]) and r.state = 'running'
+  `);
+  for (const row of rows.rows) {
+    const plan = plans.get(row.dag_run_id)!;
+    const loaded = row.states ?? {};
+    if ([...plan.wanted].some((taskId) => loaded[taskId] === undefined) || !row.has_unfinished) {
+      // A task instance is missing (the DAG grew), or the run may be done: the full pass decides.
+      fullIds.push(row.dag_run_id);
+      continue;
+    }
+    // Tasks read only as inputs are never settled here: a `none` one reads as not done.
+    const states = new Map<string, TaskState>();
+    for (const [taskId, state] of Object.entries(loaded)) {
+      states.set(taskId, state === 'none' && !plan.targets.has(taskId) ? 'scheduled' : state);
+    }
+    const settled = settleTasks(plan.dag, states);
+    if ([...settled.values()].some((state) => state !== 'scheduled')) {
+      // upstream_failed / skipped cascade further downstream: the full pass walks the whole run.
+      fullIds.push(row.dag_run_id);
+      continue;
+    }
+    for (const [taskId, state] of settled) changes.push({ dag_run_id: row.dag_run_id, task_id: taskId, state });
+    dagIds.add(row.dag_id);
+  }
+  return { changes, dagIds, fullIds };
 }
 
 /**
