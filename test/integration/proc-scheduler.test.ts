@@ -62,7 +62,7 @@ describe('a scheduler process killed and restarted mid-run', { timeout: 120_000 
 
     await waitFor('task "slow" of run A to be running', async () => (await harness.taskStates(runA.dagRunId)).slow === 'running', {
       timeoutMs: 30_000,
-      detail: () => first.describe(),
+      needs: [first],
     });
     first.signal('SIGKILL');
     expect(await first.waitExit(10_000)).toEqual({ code: null, signal: 'SIGKILL' });
@@ -94,7 +94,7 @@ describe('a scheduler process killed and restarted mid-run', { timeout: 120_000 
     const run = await harness.trigger('proc_sched_retry', { conf: { dir }, startNow: false });
     const failed = await waitFor('try 1 of "flaky" to fail', async () => (await harness.taskInstances(run.dagRunId)).find((t) => t.taskId === 'flaky' && t.state === 'up_for_retry'), {
       timeoutMs: 30_000,
-      detail: () => first.describe(),
+      needs: [first],
     });
     first.signal('SIGKILL');
     await first.waitExit(10_000);
@@ -134,7 +134,7 @@ describe('several schedulers racing on one database', { timeout: 150_000 }, () =
     const logs = [collectingLogger('scheduler-1'), collectingLogger('scheduler-2'), collectingLogger('one-shot')];
     const child = children.start(['scheduler'], { ...harness.childEnv(), FLYWHEEL_LOG_LEVEL: 'info' });
     // The child's loop is running (it logs this as its first pass starts) before the others join.
-    await waitFor('the child scheduler to start', () => child.stderr.includes('scheduler started'), { timeoutMs: 30_000, detail: () => child.describe() });
+    await waitFor('the child scheduler to start', () => child.stderr.includes('scheduler started'), { timeoutMs: 30_000, needs: [child] });
 
     // Then, all at once: two more scheduler loops, five one-shot passes creating the scheduled
     // runs concurrently, and 20 manual runs.
@@ -160,7 +160,7 @@ describe('several schedulers racing on one database', { timeout: 150_000 }, () =
         const counts = await countRuns();
         return counts.scheduled >= completeIntervals() && counts.manual === 20 && counts.unfinished === 0;
       },
-      { timeoutMs: 90_000, intervalMs: 200, detail: async () => `${JSON.stringify(await countRuns())}, expected ${completeIntervals()} scheduled\n${child.describe()}` },
+      { timeoutMs: 90_000, intervalMs: 200, needs: [child], detail: async () => `${JSON.stringify(await countRuns())}, expected ${completeIntervals()} scheduled\n${child.describe()}` },
     );
     // Let all three schedulers make several more passes: nothing new may appear.
     await pause(1000);

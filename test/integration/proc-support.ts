@@ -120,16 +120,21 @@ export function parseJson<T = Record<string, unknown>>(result: CliResult): T {
   }
 }
 
-/** Polls `probe` until it returns a truthy value; throws `what` (and the last detail) after `timeoutMs`. */
+/**
+ * Polls `probe` until it returns a truthy value; throws `what` (and the last detail) after
+ * `timeoutMs`, or at once when one of `needs` (children the outcome depends on) has exited.
+ */
 export async function waitFor<T>(
   what: string,
   probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  options: { timeoutMs?: number; intervalMs?: number; detail?: () => string | Promise<string> } = {},
+  options: { timeoutMs?: number; intervalMs?: number; detail?: () => string | Promise<string>; needs?: readonly CliChild[] } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   for (;;) {
     const value = await probe();
     if (value) return value;
+    const dead = options.needs?.find((child) => !child.alive);
+    if (dead) throw new Error(`flywheel ${dead.args.join(' ')} exited (${JSON.stringify(dead.exit)}) while waiting for ${what}\n${dead.describe()}`);
     if (Date.now() > deadline) {
       const detail = options.detail ? `\n${await options.detail()}` : '';
       throw new Error(`timed out after ${options.timeoutMs ?? 20_000} ms waiting for ${what}${detail}`);

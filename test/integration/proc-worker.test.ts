@@ -43,7 +43,7 @@ describe('a worker process killed mid-task (SIGKILL)', { timeout: 120_000 }, () 
 
     await waitFor('try 1 to start in the first worker child', () => linesOf(dir, 'body.log').length >= 1, {
       timeoutMs: 30_000,
-      detail: () => first.describe(),
+      needs: [first],
     });
     const running = await onlyInstance(harness, run.dagRunId);
     expect(running).toMatchObject({ state: 'running', tryNumber: 1, pid: first.pid });
@@ -95,7 +95,7 @@ describe('a worker process killed mid-task (SIGKILL)', { timeout: 120_000 }, () 
     const redelivered = await waitFor('the redelivered try-1 job to complete', async () => {
       const job = await queue.getJob(staleId);
       return job && (await job.getState()) === 'completed' ? job : null;
-    }, { timeoutMs: 15_000, detail: () => second.describe() });
+    }, { timeoutMs: 15_000, needs: [second] });
     expect(redelivered.returnvalue).toBe('skipped: the try is no longer queued');
 
     expect(linesOf(dir, 'body.log')).toHaveLength(2);
@@ -110,7 +110,7 @@ describe('a worker process stopped with SIGTERM', { timeout: 120_000 }, () => {
     const { harness, dir, children } = await setUp();
     const worker = children.start(['worker', '--pool', 'default'], harness.childEnv());
     const run = await harness.trigger('proc_sigterm', { conf: { dir, workMs: 1000 } });
-    await waitFor('the try to start in the worker child', () => linesOf(dir, 'body.log').length >= 1, { timeoutMs: 30_000, detail: () => worker.describe() });
+    await waitFor('the try to start in the worker child', () => linesOf(dir, 'body.log').length >= 1, { timeoutMs: 30_000, needs: [worker] });
 
     worker.signal('SIGTERM');
     expect(await worker.waitExit(15_000)).toEqual({ code: 0, signal: null });
@@ -126,7 +126,7 @@ describe('a worker process stopped with SIGTERM', { timeout: 120_000 }, () => {
       const { harness, dir, children } = await setUp();
       const worker = children.start(['worker', '--pool', 'default'], { ...harness.childEnv(), FLYWHEEL_SHUTDOWN_GRACE_MS: '500' });
       const run = await harness.trigger('proc_sigterm', { conf: { dir, workMs: 30_000, ignoreSignal } });
-      await waitFor('the try to start in the worker child', () => linesOf(dir, 'body.log').length >= 1, { timeoutMs: 30_000, detail: () => worker.describe() });
+      await waitFor('the try to start in the worker child', () => linesOf(dir, 'body.log').length >= 1, { timeoutMs: 30_000, needs: [worker] });
 
       const signalledAt = Date.now();
       worker.signal('SIGTERM');
