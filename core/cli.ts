@@ -366,7 +366,10 @@ pools
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof ActionError || error instanceof ConfigError) {
+  if ((error as { code?: string; cause?: { code?: string } })?.cause?.code === '42P01' || (error as { code?: string })?.code === '42P01') {
+    process.stderr.write('error: the database has no Flywheel tables yet: run `flywheel db migrate` first\n');
+    process.exitCode = 2;
+  } else if (error instanceof ActionError || error instanceof ConfigError) {
     process.stderr.write(`error: ${error.message}\n`);
     process.exitCode = 2;
   } else {

@@ -114,6 +114,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
   } finally {
     await scheduler?.stop();
     await Promise.all(workers.map((w) => w.close()));
+    await runtime.executor.obliterateAll().catch((error: unknown) => runtime.logger.warn({ err: error }, 'could not remove the private test queues'));
     await runtime.close();
   }
 }

@@ -75,6 +75,11 @@ export class QueueExecutor {
     return true;
   }
 
+  /** Deletes every queue this executor opened, with all their jobs (private queues of `dags test`). */
+  async obliterateAll(): Promise<void> {
+    for (const queue of this.queues.values()) await queue.obliterate({ force: true });
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.queues.clear();
