@@ -3,11 +3,10 @@ import os from 'node:os';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../db/client.ts';
 import { appendLogLines, type LogLine } from '../db/queries/task-logs.ts';
-import { inTransaction } from '../db/transaction.ts';
 import type { Logger } from '../logger.ts';
 import type { DagBag } from '../loader/dag-bag.ts';
 import { retryDelayMs } from '../scheduler/run-state.ts';
-import { advanceRuns, finishTries, heartbeatTries, lockDags, readOutputs, startTries, type StartedTry, type TryOutcome } from '../scheduler/transitions.ts';
+import { advanceRuns, finishTries, heartbeatTries, inLockedTransaction, readOutputs, startTries, type StartedTry, type TryOutcome } from '../scheduler/transitions.ts';
 import { TaskCancelledError } from '../sdk/errors.ts';
 import type { QueueExecutor } from './executor.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -89,10 +88,8 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       return items.map((item) => byKey.get(tryKey(item)) ?? null);
     });
     this.finishes = new GroupCommit(async (items) => {
-      const queued = await inTransaction(options.db, async (tx) => {
-        await lockDags(tx, items.map((item) => item.dagId));
-        const finished = await finishTries(tx, items);
-        await appendLogLines(tx, items.flatMap((item) => item.logs));
+      const queued = await inLockedTransaction(options.db, items.map((item) => item.dagId), async (tx) => {
+        const finished = await finishTries(tx, items, items.flatMap((item) => item.logs));
         const scope = options.onlyDagRunIds ? { onlyDagRunIds: options.onlyDagRunIds } : {};
         // Only the downstream tasks of these tries can have become ready: advance from them.
         const dagIdOf = new Map(items.map((item) => [item.dagRunId, item.dagId]));

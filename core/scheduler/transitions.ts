@@ -1,5 +1,10 @@
 import { sql } from 'drizzle-orm';
-import type { Queryable } from '../db/client.ts';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Database, Queryable } from '../db/client.ts';
+import * as schema from '../db/schema/index.ts';
+import { inTransaction } from '../db/transaction.ts';
+import { appendLogLines, type LogLine } from '../db/queries/task-logs.ts';
 import type { QueuedTask } from '../executor/task-job.ts';
 import type { Dag } from '../sdk/dag.ts';
 import type { JsonObject, JsonValue } from '../sdk/json.ts';
@@ -29,6 +34,54 @@ export async function lockDags(tx: Queryable, dagIds: readonly string[], options
   return result.rows.map((row) => row.dag_id);
 }
 
+const RETRYABLE = new Set(['40P01', '40001']); // deadlock detected, serialization failure
+const sessions = new WeakMap<pg.PoolClient, Database>();
+
+/**
+ * Runs `work` in a transaction that holds the `dag` row locks of `dagIds`, taken first and in id
+ * order exactly as {@link lockDags} takes them; `begin` and the lock travel to PostgreSQL as one
+ * simple-protocol round trip (the ids inlined as escaped literals) instead of two. Retries a few
+ * times when PostgreSQL aborts the transaction for a deadlock, as `inTransaction` does.
+ */
+export async function inLockedTransaction<T>(db: Database, dagIds: readonly string[], work: (tx: Queryable) => Promise<T>, attempts = 5): Promise<T> {
+  const pool = (db as Database & { $client?: unknown }).$client;
+  if (!(pool instanceof pg.Pool)) {
+    return inTransaction(db, async (tx) => {
+      await lockDags(tx, dagIds);
+      return work(tx);
+    }, attempts);
+  }
+  const ids = [...new Set(dagIds)].sort();
+  const begin = `begin${
+    ids.length === 0 ? '' : `; select dag_id from dag where dag_id in (${ids.map((id) => pg.escapeLiteral(id)).join(', ')}) order by dag_id for update`
+  }`;
+  for (let attempt = 1; ; attempt += 1) {
+    const client = await pool.connect();
+    let session = sessions.get(client);
+    if (!session) {
+      session = drizzle(client, { schema });
+      sessions.set(client, session);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query(begin);
+      const result = await work(session);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+      if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 10));
+    } finally {
+      // A client whose rollback failed is in an unknown state: the pool drops it.
+      client.release(broken);
+    }
+  }
+}
+
 /** The outcome of one finished try, as reported by a worker (or decided by the scheduler for a zombie). */
 export interface TryOutcome {
   dagRunId: number;
@@ -54,10 +107,14 @@ export interface FinishedTry {
 
 /**
  * Records finished tries: `running` → success | failed | up_for_retry, for the given try only
- * (a stale or duplicate report changes nothing), and archives each try in `task_try`.
+ * (a stale or duplicate report changes nothing), and archives each try in `task_try`. The
+ * tries' log lines, if given, are appended by the same statement.
  */
-export async function finishTries(tx: Queryable, outcomes: readonly TryOutcome[]): Promise<FinishedTry[]> {
-  if (outcomes.length === 0) return [];
+export async function finishTries(tx: Queryable, outcomes: readonly TryOutcome[], logs: readonly LogLine[] = []): Promise<FinishedTry[]> {
+  if (outcomes.length === 0) {
+    await appendLogLines(tx, logs);
+    return [];
+  }
   const payload = JSON.stringify(
     outcomes.map((o) => ({
       dag_run_id: o.dagRunId,
@@ -70,6 +127,10 @@ export async function finishTries(tx: Queryable, outcomes: readonly TryOutcome[]
       retry_delay_ms: o.retryDelayMs,
       extra_try: o.handedBack ? 1 : 0,
     })),
+  );
+  // The same rows as appendLogLines writes.
+  const logsPayload = JSON.stringify(
+    logs.map((l) => ({ dag_run_id: l.dagRunId, task_id: l.taskId, try_number: l.tryNumber, logged_at: l.loggedAt.toISOString(), level: l.level, message: l.message })),
   );
   const result = await tx.execute<{ dag_run_id: number; task_id: string; try_number: number; state: TaskState }>(sql`
     with input as (
@@ -99,6 +160,10 @@ export async function finishTries(tx: Queryable, outcomes: readonly TryOutcome[]
       on conflict (dag_run_id, task_id, try_number) do update set
         state = excluded.state, end_date = excluded.end_date, duration_ms = excluded.duration_ms,
         output = excluded.output, error = excluded.error
+    ), logged as (
+      insert into task_log (dag_run_id, task_id, try_number, logged_at, level, message)
+      select dag_run_id, task_id, try_number, logged_at, level, message
+      from json_to_recordset(${logsPayload}::json) as l(dag_run_id bigint, task_id text, try_number int, logged_at timestamptz, level text, message text)
     )
     select dag_run_id, task_id, try_number, state from updated
   `);
@@ -194,16 +259,6 @@ export async function advanceRuns(
     if (final) finishedRuns.push({ dagRunId, dagId: run.dagId, runId: run.runId, state: final });
   }
 
-  if (taskChanges.length > 0) {
-    await tx.execute(sql`
-      update task_instance ti set
-        state = v.state,
-        end_date = case when v.state in ('upstream_failed', 'skipped') then now() end,
-        updated_at = now()
-      from json_to_recordset(${JSON.stringify(taskChanges)}::json) as v(dag_run_id bigint, task_id text, state text)
-      where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.state = 'none'
-    `);
-  }
   if (finishedRuns.length > 0) {
     await tx.execute(sql`
       update dag_run r set state = v.state, end_date = now()
@@ -211,7 +266,8 @@ export async function advanceRuns(
       where r.id = v.id and r.state = 'running'
     `);
   }
-  const queued = await queueReadyTasks(tx, [...dagIds], scope);
+  // The settled states are written by the statement that queues: one round trip, not two.
+  const queued = await queueReadyTasks(tx, [...dagIds], scope, taskChanges);
   return { queued, finishedRuns };
 }
 
@@ -305,13 +361,32 @@ async function advanceFromFinished(
   return { changes, dagIds, fullIds };
 }
 
+/** A task instance in state `none` whose trigger rule decided its next state. */
+export interface SettledTask {
+  dag_run_id: number;
+  task_id: string;
+  state: TaskState;
+}
+
 /**
  * Queues `scheduled` task instances, and `up_for_retry` ones whose delay has passed, of running
  * runs, highest priority weight first, up to each DAG's `maxActiveTasks` (queued + running).
  * Each queued instance starts a new try.
+ *
+ * `settled` are `none` task instances whose trigger rules were just decided (by
+ * {@link settleTasks}); the same statement writes them (compare-and-set from `none`), and a
+ * newly `scheduled` one competes for slots as if it had been written first: it may go straight
+ * to `queued`. Every row is written once, with exactly the columns the two steps would write.
  */
-export async function queueReadyTasks(tx: Queryable, dagIds: readonly string[], scope: QueueScope = {}): Promise<QueuedTask[]> {
-  if (dagIds.length === 0) return [];
+export async function queueReadyTasks(
+  tx: Queryable,
+  dagIds: readonly string[],
+  scope: QueueScope = {},
+  settled: readonly SettledTask[] = [],
+): Promise<QueuedTask[]> {
+  if (dagIds.length === 0 && settled.length === 0) return [];
+  const runScope = (column: string) =>
+    scope.onlyDagRunIds ? sql`and ${sql.raw(column)} = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``;
   const result = await tx.execute<{
     dag_id: string;
     run_id: string;
@@ -320,46 +395,76 @@ export async function queueReadyTasks(tx: Queryable, dagIds: readonly string[], 
     try_number: number;
     pool: string;
     priority_weight: number;
+    state: TaskState;
   }>(sql`
-    with candidates as materialized (
-      select ti.dag_run_id, ti.task_id, ti.dag_id, ti.priority_weight
+    with settled as materialized (
+      -- A newly scheduled task may be queued in this statement when its run is running, its DAG
+      -- is one being queued for, and it is in scope; every other settled task is written as decided.
+      select ti.dag_run_id, ti.task_id, ti.dag_id, ti.priority_weight, v.state,
+             (v.state = 'scheduled' and r.id is not null and ti.dag_id = any(${sql.param([...dagIds])}::text[])
+               ${scope.onlyDagRunIds ? sql`and ti.dag_run_id = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``}) as eligible
+      from json_to_recordset(${JSON.stringify(settled)}::json) as v(dag_run_id bigint, task_id text, state text)
+      join task_instance ti on ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.state = 'none'
+      left join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
+    ), candidates as materialized (
+      select ti.dag_run_id, ti.task_id, ti.dag_id, ti.priority_weight, ti.state as expected
       from task_instance ti join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
-      where ti.dag_id = any(${sql.param(dagIds)}::text[])
-        ${scope.onlyDagRunIds ? sql`and ti.dag_run_id = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``}
+      where ti.dag_id = any(${sql.param([...dagIds])}::text[]) ${runScope('ti.dag_run_id')}
         and (ti.state = 'scheduled' or (ti.state = 'up_for_retry' and ti.next_retry_at <= now()))
+      union all
+      select s.dag_run_id, s.task_id, s.dag_id, s.priority_weight, 'none' as expected from settled s where s.eligible
     ), active as materialized (
       -- Counted once (materialized: never re-run per candidate, whatever the plan), and only for
       -- DAGs with something to queue: a finished try of a huge run queues nothing.
-      select ti.dag_id, count(*) as n from task_instance ti
-      where ti.dag_id in (select distinct dag_id from candidates) and ti.state in ('queued', 'running')
-      group by ti.dag_id
-    ), ranked as (
-      select c.dag_run_id, c.task_id, c.dag_id,
+      -- Per DAG through the (dag_id, state) index, so the count never scans other DAGs' tasks.
+      select d.dag_id, (select count(*) from task_instance ti where ti.dag_id = d.dag_id and ti.state in ('queued', 'running')) as n
+      from (select distinct dag_id from candidates) d
+    ), ranked as materialized (
+      select c.dag_run_id, c.task_id, c.dag_id, c.expected,
              row_number() over (partition by c.dag_id order by c.priority_weight desc, c.dag_run_id, c.task_id) as rn
       from candidates c
-    ), chosen as (
-      select c.dag_run_id, c.task_id from ranked c
-      join dag d on d.dag_id = c.dag_id
-      left join active a on a.dag_id = c.dag_id
-      where c.rn <= d.max_active_tasks - coalesce(a.n, 0)
+    ), quota as materialized (
+      select d.dag_id, d.max_active_tasks - coalesce(a.n, 0) as free
+      from dag d left join active a on a.dag_id = d.dag_id
+      where d.dag_id in (select distinct dag_id from candidates)
+    ), writes as (
+      -- Queued: candidates within their DAG's free slots. A newly scheduled task beyond them stays
+      -- scheduled; other settled tasks get their decided state. No row appears twice.
+      select c.dag_run_id, c.task_id, c.expected, case when c.rn <= q.free then 'queued' else 'scheduled' end as state
+      from ranked c join quota q on q.dag_id = c.dag_id
+      where c.rn <= q.free or c.expected = 'none'
+      union all
+      select s.dag_run_id, s.task_id, 'none' as expected, s.state from settled s where not s.eligible
     )
     update task_instance ti set
-      state = 'queued', try_number = ti.try_number + 1, queued_at = now(), next_retry_at = null,
-      start_date = null, end_date = null, duration_ms = null, hostname = null, pid = null,
-      heartbeat_at = null, output = null, error = null, updated_at = now()
-    from chosen c
-    where ti.dag_run_id = c.dag_run_id and ti.task_id = c.task_id
-    returning ti.dag_id, ti.run_id, ti.dag_run_id, ti.task_id, ti.try_number, ti.pool, ti.priority_weight
+      state = w.state,
+      try_number = case when w.state = 'queued' then ti.try_number + 1 else ti.try_number end,
+      queued_at = case when w.state = 'queued' then now() else ti.queued_at end,
+      next_retry_at = case when w.state = 'queued' then null else ti.next_retry_at end,
+      start_date = case when w.state = 'queued' then null else ti.start_date end,
+      end_date = case when w.state in ('upstream_failed', 'skipped') then now() end,
+      duration_ms = case when w.state = 'queued' then null else ti.duration_ms end,
+      hostname = case when w.state = 'queued' then null else ti.hostname end,
+      pid = case when w.state = 'queued' then null else ti.pid end,
+      heartbeat_at = case when w.state = 'queued' then null else ti.heartbeat_at end,
+      output = case when w.state = 'queued' then null else ti.output end,
+      error = case when w.state = 'queued' then null else ti.error end,
+      updated_at = now()
+    from writes w
+    where ti.dag_run_id = w.dag_run_id and ti.task_id = w.task_id and ti.state = w.expected
+    returning ti.dag_id, ti.run_id, ti.dag_run_id, ti.task_id, ti.try_number, ti.pool, ti.priority_weight, ti.state
   `);
-  return result.rows.map((row) => ({
-    dagId: row.dag_id,
-    runId: row.run_id,
-    dagRunId: row.dag_run_id,
-    taskId: row.task_id,
-    tryNumber: row.try_number,
-    pool: row.pool,
-    priorityWeight: row.priority_weight,
-  }));
+  return result.rows
+    .filter((row) => row.state === 'queued')
+    .map((row) => ({
+      dagId: row.dag_id,
+      runId: row.run_id,
+      dagRunId: row.dag_run_id,
+      taskId: row.task_id,
+      tryNumber: row.try_number,
+      pool: row.pool,
+      priorityWeight: row.priority_weight,
+    }));
 }
 
 /** What a worker needs to start a try, read back by {@link startTries}. */
