@@ -1,4 +1,5 @@
-import { sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { sql, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Database, Queryable } from '../db/client.ts';
@@ -26,12 +27,36 @@ export interface DagLookup {
 export async function lockDags(tx: Queryable, dagIds: readonly string[], options: { skipLocked?: boolean } = {}): Promise<string[]> {
   if (dagIds.length === 0) return [];
   const ids = [...new Set(dagIds)].sort();
-  const result = await tx.execute<{ dag_id: string }>(
+  const result = await executeNamed<{ dag_id: string }>(tx, 
     options.skipLocked
       ? sql`select dag_id from dag where dag_id = any(${sql.param(ids)}::text[]) order by dag_id for update skip locked`
       : sql`select dag_id from dag where dag_id = any(${sql.param(ids)}::text[]) order by dag_id for update`,
   );
   return result.rows.map((row) => row.dag_id);
+}
+
+interface PreparingSession {
+  prepareQuery(query: { sql: string; params: unknown[] }, fields: undefined, name: string, arrayMode: boolean): { execute(): Promise<unknown> };
+}
+const statementNames = new Map<string, string>();
+
+/**
+ * Runs `query` as a named prepared statement: PostgreSQL parses and plans it once per
+ * connection, not on every call (planning these statements costs as much as running them).
+ * The name is a hash of the statement's text, so every variant gets its own. Falls back to
+ * `execute` for a handle that cannot prepare.
+ */
+export async function executeNamed<T extends Record<string, unknown>>(tx: Queryable, query: SQL): Promise<{ rows: T[] }> {
+  const handle = tx as unknown as { session?: Partial<PreparingSession>; dialect?: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } } };
+  const session = handle.session;
+  if (!session?.prepareQuery || !handle.dialect) return (await tx.execute<T>(query)) as unknown as { rows: T[] };
+  const compiled = handle.dialect.sqlToQuery(query);
+  let name = statementNames.get(compiled.sql);
+  if (!name) {
+    name = `fw_${createHash('sha1').update(compiled.sql).digest('hex').slice(0, 20)}`;
+    statementNames.set(compiled.sql, name);
+  }
+  return (await session.prepareQuery(compiled, undefined, name, false).execute()) as { rows: T[] };
 }
 
 const RETRYABLE = new Set(['40P01', '40001']); // deadlock detected, serialization failure
@@ -52,7 +77,9 @@ export async function inLockedTransaction<T>(db: Database, dagIds: readonly stri
     }, attempts);
   }
   const ids = [...new Set(dagIds)].sort();
-  const begin = `begin${
+  // Generic plans for this transaction's prepared statements: planning them costs as much as
+  // running them, and their payloads (JSON records, id arrays) do not change the estimates.
+  const begin = `begin; set local plan_cache_mode = force_generic_plan${
     ids.length === 0 ? '' : `; select dag_id from dag where dag_id in (${ids.map((id) => pg.escapeLiteral(id)).join(', ')}) order by dag_id for update`
   }`;
   for (let attempt = 1; ; attempt += 1) {
@@ -132,7 +159,7 @@ export async function finishTries(tx: Queryable, outcomes: readonly TryOutcome[]
   const logsPayload = JSON.stringify(
     logs.map((l) => ({ dag_run_id: l.dagRunId, task_id: l.taskId, try_number: l.tryNumber, logged_at: l.loggedAt.toISOString(), level: l.level, message: l.message })),
   );
-  const result = await tx.execute<{ dag_run_id: number; task_id: string; try_number: number; state: TaskState }>(sql`
+  const result = await executeNamed<{ dag_run_id: number; task_id: string; try_number: number; state: TaskState }>(tx, sql`
     with input as (
       select * from json_to_recordset(${payload}::json) as v(
         dag_run_id bigint, task_id text, try_number int, outcome text, end_date timestamptz,
@@ -275,7 +302,7 @@ export async function advanceRuns(
 async function loadRunStates(tx: Queryable, dagRunIds: readonly number[]): Promise<Map<number, LoadedRun>> {
   const runs = new Map<number, LoadedRun>();
   if (dagRunIds.length === 0) return runs;
-  const rows = await tx.execute<{ dag_run_id: number; dag_id: string; run_id: string; states: Record<string, TaskState> | null }>(sql`
+  const rows = await executeNamed<{ dag_run_id: number; dag_id: string; run_id: string; states: Record<string, TaskState> | null }>(tx, sql`
     select r.id as dag_run_id, r.dag_id, r.run_id, s.states
     from dag_run r
     left join lateral (select json_object_agg(ti.task_id, ti.state) as states from task_instance ti where ti.dag_run_id = r.id) s on true
@@ -321,7 +348,7 @@ async function advanceFromFinished(
   if (plans.size === 0) return { changes, dagIds, fullIds };
 
   const wanted = [...plans].flatMap(([dagRunId, plan]) => [...plan.wanted].map((taskId) => ({ dag_run_id: dagRunId, task_id: taskId })));
-  const rows = await tx.execute<{ dag_run_id: number; dag_id: string; has_unfinished: boolean; states: Record<string, TaskState> | null }>(sql`
+  const rows = await executeNamed<{ dag_run_id: number; dag_id: string; has_unfinished: boolean; states: Record<string, TaskState> | null }>(tx, sql`
     select r.id as dag_run_id, r.dag_id, s.states,
            exists (
              select 1 from task_instance ti
@@ -536,7 +563,7 @@ export async function heartbeatTries(
 ): Promise<{ dagRunId: number; taskId: string; tryNumber: number }[]> {
   if (tries.length === 0) return [];
   const payload = JSON.stringify(tries.map((t) => ({ dag_run_id: t.dagRunId, task_id: t.taskId, try_number: t.tryNumber })));
-  const result = await tx.execute<{ dag_run_id: number; task_id: string; try_number: number }>(sql`
+  const result = await executeNamed<{ dag_run_id: number; task_id: string; try_number: number }>(tx, sql`
     update task_instance ti set heartbeat_at = now()
     from json_to_recordset(${payload}::json) as v(dag_run_id bigint, task_id text, try_number int)
     where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number and ti.state = 'running'
@@ -548,7 +575,7 @@ export async function heartbeatTries(
 /** Outputs of the given upstream tasks of a run that succeeded (XCom `return_value`). */
 export async function readOutputs(tx: Queryable, dagRunId: number, taskIds: readonly string[]): Promise<Map<string, { state: TaskState; output: JsonValue | null }>> {
   if (taskIds.length === 0) return new Map();
-  const result = await tx.execute<{ task_id: string; state: TaskState; output: JsonValue | null }>(sql`
+  const result = await executeNamed<{ task_id: string; state: TaskState; output: JsonValue | null }>(tx, sql`
     select task_id, state, output from task_instance where dag_run_id = ${dagRunId} and task_id = any(${sql.param([...taskIds])}::text[])
   `);
   return new Map(result.rows.map((row) => [row.task_id, { state: row.state, output: row.output }]));
