@@ -414,7 +414,7 @@ export async function queueReadyTasks(
   if (dagIds.length === 0 && settled.length === 0) return [];
   const runScope = (column: string) =>
     scope.onlyDagRunIds ? sql`and ${sql.raw(column)} = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``;
-  const result = await tx.execute<{
+  const result = await executeNamed<{
     dag_id: string;
     run_id: string;
     dag_run_id: number;
@@ -423,7 +423,7 @@ export async function queueReadyTasks(
     pool: string;
     priority_weight: number;
     state: TaskState;
-  }>(sql`
+  }>(tx, sql`
     with settled as materialized (
       -- A newly scheduled task may be queued in this statement when its run is running, its DAG
       -- is one being queued for, and it is in scope; every other settled task is written as decided.
@@ -522,7 +522,7 @@ export async function startTries(
       pid: t.pid,
     })),
   );
-  const result = await tx.execute<{
+  const result = await executeNamed<{
     dag_run_id: number;
     task_id: string;
     try_number: number;
@@ -531,7 +531,7 @@ export async function startTries(
     data_interval_start: Date;
     data_interval_end: Date;
     conf: JsonObject;
-  }>(sql`
+  }>(tx, sql`
     update task_instance ti set
       state = 'running', start_date = v.start_date, hostname = v.hostname, pid = v.pid,
       heartbeat_at = now(), updated_at = now()
