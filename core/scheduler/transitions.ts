@@ -27,7 +27,7 @@ export interface DagLookup {
 export async function lockDags(tx: Queryable, dagIds: readonly string[], options: { skipLocked?: boolean } = {}): Promise<string[]> {
   if (dagIds.length === 0) return [];
   const ids = [...new Set(dagIds)].sort();
-  const result = await executeNamed<{ dag_id: string }>(tx, 
+  const result = await tx.execute<{ dag_id: string }>(
     options.skipLocked
       ? sql`select dag_id from dag where dag_id = any(${sql.param(ids)}::text[]) order by dag_id for update skip locked`
       : sql`select dag_id from dag where dag_id = any(${sql.param(ids)}::text[]) order by dag_id for update`,
@@ -39,17 +39,21 @@ interface PreparingSession {
   prepareQuery(query: { sql: string; params: unknown[] }, fields: undefined, name: string, arrayMode: boolean): { execute(): Promise<unknown> };
 }
 const statementNames = new Map<string, string>();
+/** Handles opened by {@link inLockedTransaction}, whose planner settings make cached plans safe. */
+const pinnedSessions = new WeakSet<object>();
 
 /**
- * Runs `query` as a named prepared statement: PostgreSQL parses and plans it once per
- * connection, not on every call (planning these statements costs as much as running them).
- * The name is a hash of the statement's text, so every variant gets its own. Falls back to
- * `execute` for a handle that cannot prepare.
+ * Inside {@link inLockedTransaction}, runs `query` as a named prepared statement with a generic
+ * plan: PostgreSQL parses and plans it once per connection, not on every call (planning these
+ * statements costs as much as running them). The name is a hash of the statement's text, so
+ * every variant gets its own. Anywhere else it is a plain `execute` (planned for the tables as
+ * they are now): a cached plan made while a table was small would scan it whole once it is big,
+ * and nothing replans it where autovacuum never runs ANALYZE.
  */
 export async function executeNamed<T extends Record<string, unknown>>(tx: Queryable, query: SQL): Promise<{ rows: T[] }> {
   const handle = tx as unknown as { session?: Partial<PreparingSession>; dialect?: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } } };
   const session = handle.session;
-  if (!session?.prepareQuery || !handle.dialect) return (await tx.execute<T>(query)) as unknown as { rows: T[] };
+  if (!pinnedSessions.has(tx) || !session?.prepareQuery || !handle.dialect) return (await tx.execute<T>(query)) as unknown as { rows: T[] };
   const compiled = handle.dialect.sqlToQuery(query);
   let name = statementNames.get(compiled.sql);
   if (!name) {
@@ -77,17 +81,22 @@ export async function inLockedTransaction<T>(db: Database, dagIds: readonly stri
     }, attempts);
   }
   const ids = [...new Set(dagIds)].sort();
-  // Generic plans for this transaction's prepared statements: planning them costs as much as
-  // running them, and their payloads (JSON records, id arrays) do not change the estimates.
-  const begin = `begin; set local plan_cache_mode = force_generic_plan${
-    ids.length === 0 ? '' : `; select dag_id from dag where dag_id in (${ids.map((id) => pg.escapeLiteral(id)).join(', ')}) order by dag_id for update`
-  }`;
+  // Every statement of this transaction touches a few rows by key. Its prepared statements use
+  // generic plans (no planning per call), and the planner may use neither sequential scans nor
+  // hash or merge joins, so a plan cached while the tables were small stays an index plan.
+  const settings = ['plan_cache_mode = force_generic_plan', 'enable_seqscan = off', 'enable_hashjoin = off', 'enable_mergejoin = off'];
+  const begin = [
+    'begin',
+    ...settings.map((setting) => `set local ${setting}`),
+    ...(ids.length === 0 ? [] : [`select dag_id from dag where dag_id in (${ids.map((id) => pg.escapeLiteral(id)).join(', ')}) order by dag_id for update`]),
+  ].join('; ');
   for (let attempt = 1; ; attempt += 1) {
     const client = await pool.connect();
     let session = sessions.get(client);
     if (!session) {
       session = drizzle(client, { schema });
       sessions.set(client, session);
+      pinnedSessions.add(session);
     }
     let broken: Error | undefined;
     try {
@@ -159,11 +168,15 @@ export async function finishTries(tx: Queryable, outcomes: readonly TryOutcome[]
   const logsPayload = JSON.stringify(
     logs.map((l) => ({ dag_run_id: l.dagRunId, task_id: l.taskId, try_number: l.tryNumber, logged_at: l.loggedAt.toISOString(), level: l.level, message: l.message })),
   );
-  const result = await executeNamed<{ dag_run_id: number; task_id: string; try_number: number; state: TaskState }>(tx, sql`
+  // Planned on every call, never cached: a plan made while the table was small would walk all of
+  // it once it is big. The limit (the payload's length) tells the planner how many rows the JSON
+  // holds (it assumes 100), so it looks them up by key rather than scanning the table.
+  const result = await tx.execute<{ dag_run_id: number; task_id: string; try_number: number; state: TaskState }>(sql`
     with input as (
       select * from json_to_recordset(${payload}::json) as v(
         dag_run_id bigint, task_id text, try_number int, outcome text, end_date timestamptz,
         output jsonb, error text, retry_delay_ms bigint, extra_try int)
+      limit ${outcomes.length}
     ), updated as (
       update task_instance ti set
         state = case when v.outcome = 'failed' and ti.try_number < ti.max_tries + v.extra_try then 'up_for_retry' else v.outcome end,
@@ -177,7 +190,10 @@ export async function finishTries(tx: Queryable, outcomes: readonly TryOutcome[]
         heartbeat_at = null,
         updated_at = now()
       from input v
-      where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number and ti.state = 'running'
+      -- coalesce(state) (never null) is the same test but matches no index on state: rows are
+      -- found by key, never by walking every running task instance (and, without vacuum, every
+      -- old version of one) that the partial index on state holds.
+      where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number and coalesce(ti.state, '') = 'running'
       returning ti.*
     ), archived as (
       insert into task_try (dag_run_id, task_id, try_number, state, start_date, end_date, duration_ms, hostname, pid, output, error)
@@ -356,9 +372,12 @@ async function advanceFromFinished(
            ) as has_unfinished
     from dag_run r
     left join lateral (
+      -- One primary-key lookup per wanted task (offset 0 keeps the subquery apart from the join).
       select json_object_agg(ti.task_id, ti.state) as states
       from json_to_recordset(${JSON.stringify(wanted)}::json) as v(dag_run_id bigint, task_id text)
-      join task_instance ti on ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id
+      cross join lateral (
+        select t.task_id, t.state from task_instance t where t.dag_run_id = v.dag_run_id and t.task_id = v.task_id offset 0
+      ) ti
       where v.dag_run_id = r.id
     ) s on true
     where r.id = any(${sql.param([...plans.keys()])}::bigint[]) and r.state = 'running'
@@ -431,20 +450,37 @@ export async function queueReadyTasks(
              (v.state = 'scheduled' and r.id is not null and ti.dag_id = any(${sql.param([...dagIds])}::text[])
                ${scope.onlyDagRunIds ? sql`and ti.dag_run_id = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``}) as eligible
       from json_to_recordset(${JSON.stringify(settled)}::json) as v(dag_run_id bigint, task_id text, state text)
-      join task_instance ti on ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.state = 'none'
+      -- One primary-key lookup per settled task (offset 0 keeps the subquery apart, so no plan
+      -- scans every 'none' task instead).
+      cross join lateral (
+        select t.dag_run_id, t.task_id, t.dag_id, t.priority_weight from task_instance t
+        where t.dag_run_id = v.dag_run_id and t.task_id = v.task_id and t.state = ${'none'}::text
+        offset 0
+      ) ti
       left join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
     ), candidates as materialized (
-      select ti.dag_run_id, ti.task_id, ti.dag_id, ti.priority_weight, ti.state as expected
-      from task_instance ti join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
-      where ti.dag_id = any(${sql.param([...dagIds])}::text[]) ${runScope('ti.dag_run_id')}
-        and (ti.state = 'scheduled' or (ti.state = 'up_for_retry' and ti.next_retry_at <= now()))
+      -- Per DAG and state through the (dag_id, state) index: never a walk of every DAG's active
+      -- tasks (and, without vacuum, every old version of one) in the partial index on state.
+      select ti.dag_run_id, ti.task_id, ti.dag_id, ti.priority_weight, ti.expected
+      from unnest(${sql.param([...dagIds])}::text[]) as d(dag_id)
+      cross join lateral (
+        select t.dag_run_id, t.task_id, t.dag_id, t.priority_weight, t.state as expected from task_instance t
+        where t.dag_id = d.dag_id and t.state = 'scheduled'
+        union all
+        select t.dag_run_id, t.task_id, t.dag_id, t.priority_weight, t.state as expected from task_instance t
+        where t.dag_id = d.dag_id and t.state = 'up_for_retry' and t.next_retry_at <= now()
+      ) ti
+      join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
+      where true ${runScope('ti.dag_run_id')}
       union all
       select s.dag_run_id, s.task_id, s.dag_id, s.priority_weight, 'none' as expected from settled s where s.eligible
     ), active as materialized (
       -- Counted once (materialized: never re-run per candidate, whatever the plan), and only for
       -- DAGs with something to queue: a finished try of a huge run queues nothing.
-      -- Per DAG through the (dag_id, state) index, so the count never scans other DAGs' tasks.
-      select d.dag_id, (select count(*) from task_instance ti where ti.dag_id = d.dag_id and ti.state in ('queued', 'running')) as n
+      -- Per DAG and state through the (dag_id, state) index, as above.
+      select d.dag_id,
+             (select count(*) from task_instance ti where ti.dag_id = d.dag_id and ti.state = 'queued')
+             + (select count(*) from task_instance ti where ti.dag_id = d.dag_id and ti.state = 'running') as n
       from (select distinct dag_id from candidates) d
     ), ranked as materialized (
       select c.dag_run_id, c.task_id, c.dag_id, c.expected,
@@ -522,7 +558,7 @@ export async function startTries(
       pid: t.pid,
     })),
   );
-  const result = await executeNamed<{
+  const result = await tx.execute<{
     dag_run_id: number;
     task_id: string;
     try_number: number;
@@ -531,15 +567,23 @@ export async function startTries(
     data_interval_start: Date;
     data_interval_end: Date;
     conf: JsonObject;
-  }>(tx, sql`
-    update task_instance ti set
-      state = 'running', start_date = v.start_date, hostname = v.hostname, pid = v.pid,
-      heartbeat_at = now(), updated_at = now()
-    from json_to_recordset(${payload}::json) as v(dag_run_id bigint, task_id text, try_number int, start_date timestamptz, hostname text, pid int),
-         dag_run r
-    where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number
-      and ti.state = 'queued' and r.id = ti.dag_run_id
-    returning ti.dag_run_id, ti.task_id, ti.try_number, ti.max_tries, r.logical_date, r.data_interval_start, r.data_interval_end, r.conf
+  }>(sql`
+    with started as (
+      update task_instance ti set
+        state = 'running', start_date = v.start_date, hostname = v.hostname, pid = v.pid,
+        heartbeat_at = now(), updated_at = now()
+      from (
+        -- The limit (the payload's length) tells the planner the row count, as in finishTries.
+        select * from json_to_recordset(${payload}::json) as v(dag_run_id bigint, task_id text, try_number int, start_date timestamptz, hostname text, pid int)
+        limit ${tries.length}
+      ) v
+      where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number
+        and coalesce(ti.state, '') = 'queued' -- found by key, as in finishTries
+      returning ti.dag_run_id, ti.task_id, ti.try_number, ti.max_tries
+    )
+    -- The run's fields are joined after the update, so its row lookups are by the full key.
+    select s.dag_run_id, s.task_id, s.try_number, s.max_tries, r.logical_date, r.data_interval_start, r.data_interval_end, r.conf
+    from started s join dag_run r on r.id = s.dag_run_id
   `);
   return result.rows.map((row) => ({
     dagRunId: row.dag_run_id,
@@ -563,7 +607,7 @@ export async function heartbeatTries(
 ): Promise<{ dagRunId: number; taskId: string; tryNumber: number }[]> {
   if (tries.length === 0) return [];
   const payload = JSON.stringify(tries.map((t) => ({ dag_run_id: t.dagRunId, task_id: t.taskId, try_number: t.tryNumber })));
-  const result = await executeNamed<{ dag_run_id: number; task_id: string; try_number: number }>(tx, sql`
+  const result = await tx.execute<{ dag_run_id: number; task_id: string; try_number: number }>(sql`
     update task_instance ti set heartbeat_at = now()
     from json_to_recordset(${payload}::json) as v(dag_run_id bigint, task_id text, try_number int)
     where ti.dag_run_id = v.dag_run_id and ti.task_id = v.task_id and ti.try_number = v.try_number and ti.state = 'running'
@@ -575,7 +619,7 @@ export async function heartbeatTries(
 /** Outputs of the given upstream tasks of a run that succeeded (XCom `return_value`). */
 export async function readOutputs(tx: Queryable, dagRunId: number, taskIds: readonly string[]): Promise<Map<string, { state: TaskState; output: JsonValue | null }>> {
   if (taskIds.length === 0) return new Map();
-  const result = await executeNamed<{ task_id: string; state: TaskState; output: JsonValue | null }>(tx, sql`
+  const result = await tx.execute<{ task_id: string; state: TaskState; output: JsonValue | null }>(sql`
     select task_id, state, output from task_instance where dag_run_id = ${dagRunId} and task_id = any(${sql.param([...taskIds])}::text[])
   `);
   return new Map(result.rows.map((row) => [row.task_id, { state: row.state, output: row.output }]));
