@@ -5,6 +5,11 @@
  *
  *   npm run bench:scheduler [-- --json] [--raw-jobs N] [--wide-tasks N] [--wide-runs N]
  *                           [--chain-tasks N] [--shape-dags N] [--shape-tasks N] [--concurrency N] [--skip-raw]
+ *
+ * Environment: BENCH_DB_POOL (PostgreSQL pool size, default 10); BENCH_KEEP_DB=1 keeps the bench
+ * database for inspection; BENCH_VACUUM=1 runs VACUUM ANALYZE between phases (what autovacuum
+ * would do; it is off on these machines). `details.cpuMsPerTask` is the CPU of this process, of
+ * the bench database's PostgreSQL backends and of Redis, per task of the throughput phase.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -275,6 +280,7 @@ async function orchestrated(options: Options, prefix: string): Promise<Orchestra
     // Warm-up: JIT, connection pools, BullMQ scripts.
     const warm = await trigger(ids.warmup, 'warmup');
     await waitForRuns(runtime, [warm], 60_000);
+    if (process.env.BENCH_VACUUM) await runtime.db.execute(sql`vacuum analyze`);
 
     // Throughput: wide DAG runs, all triggered at once.
     const commitsBefore = await commitCount(runtime);
@@ -288,6 +294,7 @@ async function orchestrated(options: Options, prefix: string): Promise<Orchestra
     await sleep(1_100); // PostgreSQL publishes backend statistics at most once a second
     const commitsAfter = await commitCount(runtime);
 
+    if (process.env.BENCH_VACUUM) await runtime.db.execute(sql`vacuum analyze`);
     // Hop latency: a linear chain, downstream start − upstream end for each consecutive pair.
     const chainStarted = Date.now();
     const chainRun = await trigger(ids.chain, 'chain');
@@ -302,6 +309,7 @@ async function orchestrated(options: Options, prefix: string): Promise<Orchestra
     }
     hops.sort((a, b) => a - b);
 
+    if (process.env.BENCH_VACUUM) await runtime.db.execute(sql`vacuum analyze`);
     // Astronomer shape: 10 DAGs × a 100-task chain, all triggered at once.
     const shapeStarted = Date.now();
     const shapeRuns = await Promise.all(ids.shape.map((dagId) => trigger(dagId, 'shape')));
@@ -324,7 +332,8 @@ async function orchestrated(options: Options, prefix: string): Promise<Orchestra
     await scheduler.stop();
     await worker.close();
     await runtime.close();
-    await database.drop();
+    if (process.env.BENCH_KEEP_DB) console.error(`kept database ${database.url}`);
+    else await database.drop();
   }
 }
 
