@@ -38,7 +38,7 @@ export interface DagTestResult {
  * pool the DAG uses, against the real PostgreSQL and Redis. Its jobs go to private queues,
  * and its scheduler and workers touch only this run.
  */
-export async function runDagTest(config: FlywheelConfig, dagId: string, options: { conf?: JsonObject; timeoutMs?: number } = {}): Promise<DagTestResult> {
+export async function runDagTest(config: FlywheelConfig, dagId: string, options: { conf?: JsonObject; timeoutMs?: number; /** Its scheduler loop's period. @defaultValue min(config, 250 ms) */ schedulerIntervalMs?: number } = {}): Promise<DagTestResult> {
   await migrateDatabase(config.databaseUrl);
   const queuePrefix = `${config.queuePrefix}-test-${randomUUID().slice(0, 8)}`;
   const runtime = createRuntime(config, { name: 'dags-test', queuePrefix });
@@ -52,7 +52,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
     // Created and started in one transaction: a run left `queued` for a moment is started by any
     // live scheduler on this database, whose workers would then run its tasks. Its first tasks'
     // jobs are sent only once this run's own workers exist.
-    const { run, queued } = await createStartedRun(runtime, dag, options.conf ?? {});
+    const { run, queued } = await createStartedRun(runtime, dag, options.conf ?? {}, queuePrefix);
     const pools = [...new Set([...dag.tasks.values()].map((t) => t.pool))];
     for (const pool of pools) {
       workers.push(
@@ -77,7 +77,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
       dags: runtime.dags,
       executor: runtime.executor,
       logger: runtime.logger,
-      intervalMs: Math.min(config.schedulerIntervalMs, 250),
+      intervalMs: options.schedulerIntervalMs ?? Math.min(config.schedulerIntervalMs, 250),
       zombieThresholdMs: config.zombieThresholdMs,
       dagRefreshMs: Number.MAX_SAFE_INTEGER,
       onlyDagRunIds: [run.dagRunId],
@@ -120,7 +120,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
 }
 
 /** Creates the test run already running (whatever the DAG's pause state or other active runs) with its first tasks queued. */
-async function createStartedRun(runtime: Runtime, dag: Dag, conf: JsonObject): Promise<{ run: { dagRunId: number; runId: string }; queued: QueuedTask[] }> {
+async function createStartedRun(runtime: Runtime, dag: Dag, conf: JsonObject, queuePrefix: string): Promise<{ run: { dagRunId: number; runId: string }; queued: QueuedTask[] }> {
   const logicalDate = new Date();
   return inTransaction(runtime.db, async (tx) => {
     await upsertDags(tx, [dag]);
@@ -133,6 +133,8 @@ async function createStartedRun(runtime: Runtime, dag: Dag, conf: JsonObject): P
       conf,
       runId: `test__${logicalDate.toISOString()}`,
       triggeredBy: 'dags test',
+      // Whoever queues this run's tasks (a live scheduler too) sends them to this process's queues.
+      queuePrefix,
     });
     if (!inserted) throw new ActionError(`DAG "${dag.dagId}" already has a run test__${logicalDate.toISOString()}`, 409);
     await createTaskInstances(tx, dag, inserted);

@@ -18,14 +18,16 @@ export class QueueExecutor {
 
   constructor(private readonly options: ExecutorOptions) {}
 
-  queue(pool: string): Queue<TaskJobData> {
-    let queue = this.queues.get(pool);
+  /** The queue of a pool, under this executor's prefix or a run's private one. */
+  queue(pool: string, prefix: string = this.options.prefix): Queue<TaskJobData> {
+    const key = `${prefix}\u0000${pool}`;
+    let queue = this.queues.get(key);
     if (!queue) {
-      queue = new Queue<TaskJobData>(pool, { connection: this.options.connection, prefix: this.options.prefix });
+      queue = new Queue<TaskJobData>(pool, { connection: this.options.connection, prefix });
       queue.on('error', () => {
         // Connection errors are retried by ioredis; the scheduler re-enqueues what did not land.
       });
-      this.queues.set(pool, queue);
+      this.queues.set(key, queue);
     }
     return queue;
   }
@@ -33,15 +35,16 @@ export class QueueExecutor {
   /** Adds one job per queued task, grouped by pool. Idempotent: an existing job id is left alone. */
   async enqueue(tasks: readonly QueuedTask[]): Promise<void> {
     if (tasks.length === 0) return;
-    const byPool = new Map<string, QueuedTask[]>();
+    const byQueue = new Map<Queue<TaskJobData>, QueuedTask[]>();
     for (const task of tasks) {
-      const list = byPool.get(task.pool) ?? [];
+      const queue = this.queue(task.pool, task.queuePrefix ?? undefined);
+      const list = byQueue.get(queue) ?? [];
       list.push(task);
-      byPool.set(task.pool, list);
+      byQueue.set(queue, list);
     }
     await Promise.all(
-      [...byPool].map(([pool, list]) =>
-        this.queue(pool).addBulk(
+      [...byQueue].map(([queue, list]) =>
+        queue.addBulk(
           list.map((task) => ({
             name: task.taskId,
             data: { dagId: task.dagId, runId: task.runId, dagRunId: task.dagRunId, taskId: task.taskId, tryNumber: task.tryNumber },
@@ -64,7 +67,7 @@ export class QueueExecutor {
    * commit and enqueue, or failed by BullMQ's stalled check). Returns whether it re-added.
    */
   async ensureEnqueued(task: QueuedTask): Promise<boolean> {
-    const queue = this.queue(task.pool);
+    const queue = this.queue(task.pool, task.queuePrefix ?? undefined);
     const existing = await queue.getJob(jobIdFor(task));
     if (existing) {
       const state = await existing.getState();

@@ -11,6 +11,8 @@ export interface TaskJobData {
 export interface QueuedTask extends TaskJobData {
   pool: string;
   priorityWeight: number;
+  /** The run's private BullMQ prefix, if it has one (see `dag_run.queue_prefix`). */
+  queuePrefix?: string | null;
 }
 
 /**

@@ -30,6 +30,8 @@ export interface NewDagRun {
   conf?: JsonObject;
   runId?: string;
   triggeredBy?: string;
+  /** Private BullMQ prefix for the run's jobs (`dags test`). */
+  queuePrefix?: string;
 }
 
 export class DagRunExistsError extends Error {
@@ -40,9 +42,9 @@ export class DagRunExistsError extends Error {
 export async function insertDagRun(tx: Queryable, run: NewDagRun): Promise<{ id: number; runId: string } | null> {
   const runId = run.runId ?? runIdFor(run.runType, run.logicalDate);
   const result = await tx.execute<{ id: number }>(sql`
-    insert into dag_run (dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, triggered_by)
+    insert into dag_run (dag_id, run_id, run_type, logical_date, data_interval_start, data_interval_end, state, conf, triggered_by, queue_prefix)
     values (${run.dagId}, ${runId}, ${run.runType}, ${run.logicalDate.toISOString()}, ${run.dataInterval.start.toISOString()},
-            ${run.dataInterval.end.toISOString()}, 'queued', ${JSON.stringify(run.conf ?? {})}::jsonb, ${run.triggeredBy ?? null})
+            ${run.dataInterval.end.toISOString()}, 'queued', ${JSON.stringify(run.conf ?? {})}::jsonb, ${run.triggeredBy ?? null}, ${run.queuePrefix ?? null})
     on conflict do nothing
     returning id
   `);

@@ -114,7 +114,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Restricts a query on a table with a run id column to the scoped runs. */
-  private runFilter(column: 'id' | 'dag_run_id') {
+  private runFilter(column: 'id' | 'dag_run_id' | 'ti.dag_run_id') {
     const ids = this.options.onlyDagRunIds;
     return ids ? sql`and ${sql.raw(column)} = any(${sql.param([...ids])}::bigint[])` : sql``;
   }
@@ -245,13 +245,23 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Re-sends tasks that are `queued` in PostgreSQL but have no live job in BullMQ. */
   async requeueLostTasks(): Promise<void> {
     const { db, executor } = this.options;
-    const stale = await db.execute<{ dag_id: string; run_id: string; dag_run_id: number; task_id: string; try_number: number; pool: string; priority_weight: number }>(sql`
-      select dag_id, run_id, dag_run_id, task_id, try_number, pool, priority_weight from task_instance
-      where state = 'queued' and queued_at < now() - ${this.options.requeueAfterMs ?? 10_000} * interval '1 millisecond' ${this.runFilter('dag_run_id')}
+    const stale = await db.execute<{ dag_id: string; run_id: string; dag_run_id: number; task_id: string; try_number: number; pool: string; priority_weight: number; queue_prefix: string | null }>(sql`
+      select ti.dag_id, ti.run_id, ti.dag_run_id, ti.task_id, ti.try_number, ti.pool, ti.priority_weight, r.queue_prefix
+      from task_instance ti join dag_run r on r.id = ti.dag_run_id
+      where ti.state = 'queued' and ti.queued_at < now() - ${this.options.requeueAfterMs ?? 10_000} * interval '1 millisecond' ${this.runFilter('ti.dag_run_id')}
       limit 1000
     `);
     for (const row of stale.rows) {
-      const task: QueuedTask = { dagId: row.dag_id, runId: row.run_id, dagRunId: row.dag_run_id, taskId: row.task_id, tryNumber: row.try_number, pool: row.pool, priorityWeight: row.priority_weight };
+      const task: QueuedTask = {
+        dagId: row.dag_id,
+        runId: row.run_id,
+        dagRunId: row.dag_run_id,
+        taskId: row.task_id,
+        tryNumber: row.try_number,
+        pool: row.pool,
+        priorityWeight: row.priority_weight,
+        queuePrefix: row.queue_prefix,
+      };
       if (await executor.ensureEnqueued(task)) this.options.logger.warn({ dagId: task.dagId, runId: task.runId, taskId: task.taskId, tryNumber: task.tryNumber }, 're-enqueued a lost task');
     }
   }

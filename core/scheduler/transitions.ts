@@ -442,6 +442,7 @@ export async function queueReadyTasks(
     pool: string;
     priority_weight: number;
     state: TaskState;
+    queue_prefix: string | null;
   }>(tx, sql`
     with settled as materialized (
       -- A newly scheduled task may be queued in this statement when its run is running, its DAG
@@ -515,7 +516,8 @@ export async function queueReadyTasks(
       updated_at = now()
     from writes w
     where ti.dag_run_id = w.dag_run_id and ti.task_id = w.task_id and ti.state = w.expected
-    returning ti.dag_id, ti.run_id, ti.dag_run_id, ti.task_id, ti.try_number, ti.pool, ti.priority_weight, ti.state
+    returning ti.dag_id, ti.run_id, ti.dag_run_id, ti.task_id, ti.try_number, ti.pool, ti.priority_weight, ti.state,
+              (select r.queue_prefix from dag_run r where r.id = ti.dag_run_id) as queue_prefix
   `);
   return result.rows
     .filter((row) => row.state === 'queued')
@@ -527,6 +529,7 @@ export async function queueReadyTasks(
       tryNumber: row.try_number,
       pool: row.pool,
       priorityWeight: row.priority_weight,
+      queuePrefix: row.queue_prefix,
     }));
 }
 

@@ -21,6 +21,11 @@ export const dagRuns = pgTable(
     endDate: timestamp('end_date', { withTimezone: true, mode: 'date' }),
     /** Who or what created it: a username, `scheduler`, `cli`. */
     triggeredBy: text('triggered_by'),
+    /**
+     * BullMQ key prefix for this run's jobs, whoever enqueues them; null = the installation's.
+     * `dags test` gives its run private queues so no other worker takes its tasks.
+     */
+    queuePrefix: text('queue_prefix'),
   },
   (table) => [
     uniqueIndex('dag_run_dag_id_run_id_key').on(table.dagId, table.runId),

@@ -1,0 +1,1 @@
+ALTER TABLE "dag_run" ADD COLUMN "queue_prefix" text;
