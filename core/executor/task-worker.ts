@@ -93,7 +93,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         const scope = options.onlyDagRunIds ? { onlyDagRunIds: options.onlyDagRunIds } : {};
         // Only the downstream tasks of these tries can have become ready: advance from them.
         const dagIdOf = new Map(items.map((item) => [item.dagRunId, item.dagId]));
-        const hints = finished.map((f) => ({ dagRunId: f.dagRunId, dagId: dagIdOf.get(f.dagRunId)!, taskId: f.taskId }));
+        const hints = finished.map((f) => ({ dagRunId: f.dagRunId, dagId: dagIdOf.get(f.dagRunId)!, taskId: f.taskId, state: f.state }));
         return (await advanceRuns(tx, options.dags, finished.map((f) => f.dagRunId), scope, hints)).queued;
       });
       try {

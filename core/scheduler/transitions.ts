@@ -8,6 +8,7 @@ import { inTransaction } from '../db/transaction.ts';
 import { appendLogLines, type LogLine } from '../db/queries/task-logs.ts';
 import type { QueuedTask } from '../executor/task-job.ts';
 import type { Dag } from '../sdk/dag.ts';
+import { TRIGGER_RULES, type TriggerRule } from '../sdk/trigger-rule.ts';
 import type { JsonObject, JsonValue } from '../sdk/json.ts';
 import { TASK_STATES, isFinishedTaskState, type DagRunState, type TaskState } from '../sdk/states.ts';
 import { finishedRunState, settleTasks } from './run-state.ts';
@@ -245,7 +246,16 @@ export interface FinishedTask {
   dagRunId: number;
   dagId: string;
   taskId: string;
+  /** Its state as this transaction left it (as finishTries returns it), when known. */
+  state?: TaskState;
 }
+
+/**
+ * Trigger rules that wait for every upstream task to be done: a task with one of them stays
+ * `none` while an upstream runs, so once all its upstreams have just finished it is still `none`
+ * and its decision depends on their states alone.
+ */
+const ALL_DONE_RULES: ReadonlySet<TriggerRule> = new Set(TRIGGER_RULES.filter((rule) => !['one_success', 'one_failed', 'always'].includes(rule)));
 
 interface LoadedRun {
   dagId: string;
@@ -278,10 +288,12 @@ export async function advanceRuns(
   const dagIds = new Set<string>();
 
   let fullIds = ids;
+  let unverified: SettledTask[] = [];
   if (finished && finished.length > 0) {
     const incremental = await advanceFromFinished(tx, dags, ids, finished);
     fullIds = incremental.fullIds;
-    taskChanges.push(...incremental.changes);
+    unverified = incremental.unverified;
+    taskChanges.push(...incremental.changes, ...unverified);
     for (const dagId of incremental.dagIds) dagIds.add(dagId);
   }
 
@@ -302,6 +314,10 @@ export async function advanceRuns(
     if (final) finishedRuns.push({ dagRunId, dagId: run.dagId, runId: run.runId, state: final });
   }
 
+  // The settled states are written by the statement that queues: one round trip, not two. It
+  // writes them for running runs only, so it comes before the finished runs are closed (they
+  // have nothing left to queue).
+  const { queued, written } = await settleAndQueue(tx, [...dagIds], scope, taskChanges);
   if (finishedRuns.length > 0) {
     await tx.execute(sql`
       update dag_run r set state = v.state, end_date = now()
@@ -309,9 +325,17 @@ export async function advanceRuns(
       where r.id = v.id and r.state = 'running'
     `);
   }
-  // The settled states are written by the statement that queues: one round trip, not two.
-  const queued = await queueReadyTasks(tx, [...dagIds], scope, taskChanges);
+  // A task settled without reading it that was not `none` after all: its run gets the full pass.
+  const recheck = [...new Set(unverified.filter((t) => !written.has(settledKey(t))).map((t) => t.dag_run_id))];
+  if (recheck.length > 0) {
+    const again = await advanceRuns(tx, dags, recheck, scope);
+    return { queued: [...queued, ...again.queued], finishedRuns: [...finishedRuns, ...again.finishedRuns] };
+  }
   return { queued, finishedRuns };
+}
+
+function settledKey(t: { dag_run_id: number; task_id: string }): string {
+  return `${t.dag_run_id}\u0000${t.task_id}`;
 }
 
 /** Every task instance state of the given running runs (one JSON object per run, not one row per task). */
@@ -339,7 +363,7 @@ async function advanceFromFinished(
   dags: DagLookup,
   ids: readonly number[],
   finished: readonly FinishedTask[],
-): Promise<{ changes: { dag_run_id: number; task_id: string; state: TaskState }[]; dagIds: Set<string>; fullIds: number[] }> {
+): Promise<{ changes: SettledTask[]; unverified: SettledTask[]; dagIds: Set<string>; fullIds: number[] }> {
   const requested = new Set(ids);
   // Per run: the downstream tasks to evaluate, and every task whose state they need.
   const plans = new Map<number, { dag: Dag; targets: Set<string>; wanted: Set<string> }>();
@@ -359,9 +383,36 @@ async function advanceFromFinished(
     }
   }
   const fullIds = ids.filter((id) => !plans.has(id));
-  const changes: { dag_run_id: number; task_id: string; state: TaskState }[] = [];
+  const changes: SettledTask[] = [];
+  const unverified: SettledTask[] = [];
   const dagIds = new Set<string>();
-  if (plans.size === 0) return { changes, dagIds, fullIds };
+
+  // A run whose downstream tasks all wait for every upstream, and whose upstreams all finished in
+  // this transaction (their states are known), is decided without reading anything: those tasks
+  // are still `none` (unless an upstream was cleared without them: the caller checks that each
+  // was written), so the run is not done either. A chain takes this path.
+  for (const [dagRunId, plan] of plans) {
+    const known = new Map<string, TaskState>();
+    for (const f of finished) if (f.dagRunId === dagRunId && f.state) known.set(f.taskId, f.state);
+    const local =
+      plan.targets.size > 0 &&
+      [...plan.targets].every((taskId) => {
+        const task = plan.dag.task(taskId);
+        return ALL_DONE_RULES.has(task.triggerRule) && task.upstreamIds.every((upstreamId) => known.has(upstreamId));
+      });
+    if (!local) continue;
+    const states = new Map(known);
+    for (const taskId of plan.targets) states.set(taskId, 'none');
+    const settled = settleTasks(plan.dag, states);
+    plans.delete(dagRunId);
+    if ([...settled.values()].some((state) => state !== 'scheduled')) {
+      fullIds.push(dagRunId); // a cascade: the full pass walks the run
+      continue;
+    }
+    for (const [taskId, state] of settled) unverified.push({ dag_run_id: dagRunId, task_id: taskId, state });
+    dagIds.add(plan.dag.dagId);
+  }
+  if (plans.size === 0) return { changes, unverified, dagIds, fullIds };
 
   const wanted = [...plans].flatMap(([dagRunId, plan]) => [...plan.wanted].map((taskId) => ({ dag_run_id: dagRunId, task_id: taskId })));
   const rows = await executeNamed<{ dag_run_id: number; dag_id: string; has_unfinished: boolean; states: Record<string, TaskState> | null }>(tx, sql`
@@ -404,7 +455,7 @@ async function advanceFromFinished(
     for (const [taskId, state] of settled) changes.push({ dag_run_id: row.dag_run_id, task_id: taskId, state });
     dagIds.add(row.dag_id);
   }
-  return { changes, dagIds, fullIds };
+  return { changes, unverified, dagIds, fullIds };
 }
 
 /** A task instance in state `none` whose trigger rule decided its next state. */
@@ -430,7 +481,17 @@ export async function queueReadyTasks(
   scope: QueueScope = {},
   settled: readonly SettledTask[] = [],
 ): Promise<QueuedTask[]> {
-  if (dagIds.length === 0 && settled.length === 0) return [];
+  return (await settleAndQueue(tx, dagIds, scope, settled)).queued;
+}
+
+/** {@link queueReadyTasks}, also returning which task instances it wrote (`settledKey`). */
+async function settleAndQueue(
+  tx: Queryable,
+  dagIds: readonly string[],
+  scope: QueueScope,
+  settled: readonly SettledTask[],
+): Promise<{ queued: QueuedTask[]; written: Set<string> }> {
+  if (dagIds.length === 0 && settled.length === 0) return { queued: [], written: new Set() };
   const runScope = (column: string) =>
     scope.onlyDagRunIds ? sql`and ${sql.raw(column)} = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``;
   const result = await executeNamed<{
@@ -445,10 +506,11 @@ export async function queueReadyTasks(
     queue_prefix: string | null;
   }>(tx, sql`
     with settled as materialized (
-      -- A newly scheduled task may be queued in this statement when its run is running, its DAG
-      -- is one being queued for, and it is in scope; every other settled task is written as decided.
+      -- Settled tasks of running runs only (as every caller reads them). A newly scheduled one may
+      -- be queued in this statement when its DAG is one being queued for and it is in scope; every
+      -- other settled task is written as decided.
       select ti.dag_run_id, ti.task_id, ti.dag_id, ti.priority_weight, v.state,
-             (v.state = 'scheduled' and r.id is not null and ti.dag_id = any(${sql.param([...dagIds])}::text[])
+             (v.state = 'scheduled' and ti.dag_id = any(${sql.param([...dagIds])}::text[])
                ${scope.onlyDagRunIds ? sql`and ti.dag_run_id = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``}) as eligible
       from json_to_recordset(${JSON.stringify(settled)}::json) as v(dag_run_id bigint, task_id text, state text)
       -- One primary-key lookup per settled task (offset 0 keeps the subquery apart, so no plan
@@ -458,7 +520,7 @@ export async function queueReadyTasks(
         where t.dag_run_id = v.dag_run_id and t.task_id = v.task_id and t.state = ${'none'}::text
         offset 0
       ) ti
-      left join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
+      join dag_run r on r.id = ti.dag_run_id and r.state = 'running'
     ), candidates as materialized (
       -- Per DAG and state through the (dag_id, state) index: never a walk of every DAG's active
       -- tasks (and, without vacuum, every old version of one) in the partial index on state.
@@ -519,7 +581,7 @@ export async function queueReadyTasks(
     returning ti.dag_id, ti.run_id, ti.dag_run_id, ti.task_id, ti.try_number, ti.pool, ti.priority_weight, ti.state,
               (select r.queue_prefix from dag_run r where r.id = ti.dag_run_id) as queue_prefix
   `);
-  return result.rows
+  const queued = result.rows
     .filter((row) => row.state === 'queued')
     .map((row) => ({
       dagId: row.dag_id,
@@ -531,6 +593,7 @@ export async function queueReadyTasks(
       priorityWeight: row.priority_weight,
       queuePrefix: row.queue_prefix,
     }));
+  return { queued, written: new Set(result.rows.map(settledKey)) };
 }
 
 /** What a worker needs to start a try, read back by {@link startTries}. */
