@@ -155,7 +155,7 @@ async function waitForRuns(runtime: Runtime, ids: readonly number[], timeoutMs: 
       );
       throw new Error(`runs not finished after ${timeoutMs} ms: ${rows.map((r) => `${r.id}=${r.state}`).join(', ')}; tasks ${JSON.stringify(counts.rows)}`);
     }
-    await sleep(20);
+    await sleep(50);
   }
 }
 
