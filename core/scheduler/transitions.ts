@@ -8,7 +8,6 @@ import { inTransaction } from '../db/transaction.ts';
 import { appendLogLines, type LogLine } from '../db/queries/task-logs.ts';
 import type { QueuedTask } from '../executor/task-job.ts';
 import type { Dag } from '../sdk/dag.ts';
-import { TRIGGER_RULES, type TriggerRule } from '../sdk/trigger-rule.ts';
 import type { JsonObject, JsonValue } from '../sdk/json.ts';
 import { TASK_STATES, isFinishedTaskState, type DagRunState, type TaskState } from '../sdk/states.ts';
 import { finishedRunState, settleTasks } from './run-state.ts';
@@ -250,13 +249,6 @@ export interface FinishedTask {
   state?: TaskState;
 }
 
-/**
- * Trigger rules that wait for every upstream task to be done: a task with one of them stays
- * `none` while an upstream runs, so once all its upstreams have just finished it is still `none`
- * and its decision depends on their states alone.
- */
-const ALL_DONE_RULES: ReadonlySet<TriggerRule> = new Set(TRIGGER_RULES.filter((rule) => !['one_success', 'one_failed', 'always'].includes(rule)));
-
 interface LoadedRun {
   dagId: string;
   runId: string;
@@ -387,10 +379,11 @@ async function advanceFromFinished(
   const unverified: SettledTask[] = [];
   const dagIds = new Set<string>();
 
-  // A run whose downstream tasks all wait for every upstream, and whose upstreams all finished in
-  // this transaction (their states are known), is decided without reading anything: those tasks
-  // are still `none` (unless an upstream was cleared without them: the caller checks that each
-  // was written), so the run is not done either. A chain takes this path.
+  // A run whose downstream tasks all have every upstream among the tries finished in this
+  // transaction is decided without reading anything: those upstreams were all running until now,
+  // so no trigger rule but `always` (settled when the run starts) could have decided such a task,
+  // and it is still `none` (unless an upstream was cleared without it: the caller checks that
+  // each was written); the run is not done either, that task is not. A chain takes this path.
   for (const [dagRunId, plan] of plans) {
     const known = new Map<string, TaskState>();
     for (const f of finished) if (f.dagRunId === dagRunId && f.state) known.set(f.taskId, f.state);
@@ -398,7 +391,7 @@ async function advanceFromFinished(
       plan.targets.size > 0 &&
       [...plan.targets].every((taskId) => {
         const task = plan.dag.task(taskId);
-        return ALL_DONE_RULES.has(task.triggerRule) && task.upstreamIds.every((upstreamId) => known.has(upstreamId));
+        return task.triggerRule !== 'always' && task.upstreamIds.every((upstreamId) => known.has(upstreamId));
       });
     if (!local) continue;
     const states = new Map(known);
