@@ -18,10 +18,8 @@ import { Queue, Worker } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../core/config.ts';
-import { TaskWorker } from '../core/executor/task-worker.ts';
-import { createRuntime, type Runtime } from '../core/runtime.ts';
+import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '../core/runtime.ts';
 import { triggerDagRun } from '../core/scheduler/actions.ts';
-import { Scheduler } from '../core/scheduler/scheduler.ts';
 import { createTestDatabase } from '../test/support/database.ts';
 import { BENCH_DAGS_FOLDER, writeBenchDags } from './dag-files.ts';
 
@@ -248,28 +246,8 @@ async function orchestrated(options: Options, prefix: string): Promise<Orchestra
     },
   );
   const runtime = createRuntime(config, { name: 'bench', databasePoolSize: Number(process.env.BENCH_DB_POOL ?? 10) });
-  const scheduler = new Scheduler({
-    db: runtime.db,
-    dags: runtime.dags,
-    executor: runtime.executor,
-    logger: runtime.logger,
-    intervalMs: config.schedulerIntervalMs,
-    zombieThresholdMs: config.zombieThresholdMs,
-    dagRefreshMs: config.dagRefreshMs,
-  });
-  const worker = new TaskWorker({
-    pool: 'default',
-    concurrency: options.concurrency,
-    connection: runtime.redis,
-    prefix,
-    db: runtime.db,
-    dags: runtime.dags,
-    executor: runtime.executor,
-    heartbeatMs: config.heartbeatMs,
-    xcomMaxBytes: config.xcomMaxBytes,
-    shutdownGraceMs: config.shutdownGraceMs,
-    logger: runtime.logger,
-  });
+  const scheduler = createScheduler(runtime);
+  const worker = createTaskWorker(runtime, { pool: 'default', concurrency: options.concurrency });
   try {
     await scheduler.syncDags();
     scheduler.start();

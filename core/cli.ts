@@ -6,12 +6,12 @@ import { listDags, setDagPaused } from './db/queries/dags.ts';
 import { listTaskInstances, listTaskTries, getTaskInstance } from './db/queries/task-instances.ts';
 import { readLogLines } from './db/queries/task-logs.ts';
 import { migrateDatabase } from './db/migrate.ts';
-import { TaskWorker } from './executor/task-worker.ts';
+import type { TaskWorker } from './executor/task-worker.ts';
 import { DagBag } from './loader/dag-bag.ts';
 import { applyPoolSlots, setPool } from './pools.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
+import { createRuntime, createScheduler, createTaskWorker, type Runtime } from './runtime.ts';
 import { ActionError, backfillDag, clearTasks, triggerDagRun } from './scheduler/actions.ts';
-import { Scheduler } from './scheduler/scheduler.ts';
+import type { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject } from './sdk/json.ts';
 import { createWebApp, listen } from '../web/server.ts';
 
@@ -85,33 +85,11 @@ function stopSignal(): Promise<string> {
 }
 
 function startScheduler(runtime: Runtime): Scheduler {
-  const c = runtime.config;
-  return new Scheduler({
-    db: runtime.db,
-    dags: runtime.dags,
-    executor: runtime.executor,
-    logger: runtime.logger,
-    intervalMs: c.schedulerIntervalMs,
-    zombieThresholdMs: c.zombieThresholdMs,
-    dagRefreshMs: c.dagRefreshMs,
-  }).start();
+  return createScheduler(runtime).start();
 }
 
 function startWorker(runtime: Runtime, pool: string, concurrency: number): TaskWorker {
-  const c = runtime.config;
-  return new TaskWorker({
-    pool,
-    concurrency,
-    connection: runtime.redis,
-    prefix: c.queuePrefix,
-    db: runtime.db,
-    dags: runtime.dags,
-    executor: runtime.executor,
-    heartbeatMs: c.heartbeatMs,
-    xcomMaxBytes: c.xcomMaxBytes,
-    shutdownGraceMs: c.shutdownGraceMs,
-    logger: runtime.logger,
-  }).start();
+  return createTaskWorker(runtime, { pool, concurrency }).start();
 }
 
 const db = program.command('db').description('database');

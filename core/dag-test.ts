@@ -3,17 +3,17 @@ import type { FlywheelConfig } from './config.ts';
 import { getDagRunById } from './db/queries/dag-runs.ts';
 import { listTaskInstances } from './db/queries/task-instances.ts';
 import { migrateDatabase } from './db/migrate.ts';
-import { TaskWorker } from './executor/task-worker.ts';
+import type { TaskWorker } from './executor/task-worker.ts';
 import { sql } from 'drizzle-orm';
 import { inTransaction } from './db/transaction.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
+import { createRuntime, createScheduler, createTaskWorker, type Runtime } from './runtime.ts';
 import { advanceRuns, createTaskInstances, lockDags } from './scheduler/transitions.ts';
 import { ActionError } from './scheduler/actions.ts';
 import { dataIntervalFor, insertDagRun } from './scheduler/dag-runs.ts';
 import { upsertDags } from './scheduler/dag-sync.ts';
 import type { QueuedTask } from './executor/task-job.ts';
 import type { Dag } from './sdk/dag.ts';
-import { Scheduler } from './scheduler/scheduler.ts';
+import type { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject, JsonValue } from './sdk/json.ts';
 
 export interface DagTestResult {
@@ -56,29 +56,11 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
     const pools = [...new Set([...dag.tasks.values()].map((t) => t.pool))];
     for (const pool of pools) {
       workers.push(
-        new TaskWorker({
-          pool,
-          concurrency: pool === 'gpu' ? 1 : 8,
-          connection: runtime.redis,
-          prefix: queuePrefix,
-          db: runtime.db,
-          dags: runtime.dags,
-          executor: runtime.executor,
-          heartbeatMs: config.heartbeatMs,
-          xcomMaxBytes: config.xcomMaxBytes,
-          shutdownGraceMs: config.shutdownGraceMs,
-          logger: runtime.logger,
-          onlyDagRunIds: [run.dagRunId],
-        }).start(),
+        createTaskWorker(runtime, { pool, concurrency: pool === 'gpu' ? 1 : 8, onlyDagRunIds: [run.dagRunId] }).start(),
       );
     }
-    scheduler = new Scheduler({
-      db: runtime.db,
-      dags: runtime.dags,
-      executor: runtime.executor,
-      logger: runtime.logger,
+    scheduler = createScheduler(runtime, {
       intervalMs: options.schedulerIntervalMs ?? Math.min(config.schedulerIntervalMs, 250),
-      zombieThresholdMs: config.zombieThresholdMs,
       dagRefreshMs: Number.MAX_SAFE_INTEGER,
       onlyDagRunIds: [run.dagRunId],
     });

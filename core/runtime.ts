@@ -2,12 +2,16 @@ import { Redis } from 'ioredis';
 import type { FlywheelConfig } from './config.ts';
 import { connectDatabase, type Database, type DatabaseConnection } from './db/client.ts';
 import { QueueExecutor } from './executor/executor.ts';
+import { TaskWorker, type TaskWorkerOptions } from './executor/task-worker.ts';
 import { DagBag } from './loader/dag-bag.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.ts';
 
 /** The connections and shared parts one Flywheel process uses. */
 export interface Runtime {
   config: FlywheelConfig;
+  /** BullMQ key prefix of this process's queues. */
+  queuePrefix: string;
   db: Database;
   database: DatabaseConnection;
   redis: Redis;
@@ -32,10 +36,12 @@ export function createRuntime(config: FlywheelConfig, options: RuntimeOptions): 
   // BullMQ needs maxRetriesPerRequest: null on connections its workers block on.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  const executor = new QueueExecutor({ connection: redis, prefix: options.queuePrefix ?? config.queuePrefix });
+  const queuePrefix = options.queuePrefix ?? config.queuePrefix;
+  const executor = new QueueExecutor({ connection: redis, prefix: queuePrefix });
   const dags = new DagBag({ folder: config.dagsFolder, maxAgeMs: config.dagRefreshMs });
   return {
     config,
+    queuePrefix,
     db: database.db,
     database,
     redis,
@@ -48,4 +54,36 @@ export function createRuntime(config: FlywheelConfig, options: RuntimeOptions): 
       redis.disconnect();
     },
   };
+}
+
+/** A scheduler on this runtime's database, DAGs and queues, timed by its config (not started). */
+export function createScheduler(runtime: Runtime, overrides: Partial<SchedulerOptions> = {}): Scheduler {
+  const { config } = runtime;
+  return new Scheduler({
+    db: runtime.db,
+    dags: runtime.dags,
+    executor: runtime.executor,
+    logger: runtime.logger,
+    intervalMs: config.schedulerIntervalMs,
+    zombieThresholdMs: config.zombieThresholdMs,
+    dagRefreshMs: config.dagRefreshMs,
+    ...overrides,
+  });
+}
+
+/** A worker for one pool on this runtime's database, DAGs and queues (not started). */
+export function createTaskWorker(runtime: Runtime, options: Pick<TaskWorkerOptions, 'pool'> & Partial<TaskWorkerOptions>): TaskWorker {
+  const { config } = runtime;
+  return new TaskWorker({
+    connection: runtime.redis,
+    prefix: runtime.queuePrefix,
+    db: runtime.db,
+    dags: runtime.dags,
+    executor: runtime.executor,
+    heartbeatMs: config.heartbeatMs,
+    xcomMaxBytes: config.xcomMaxBytes,
+    shutdownGraceMs: config.shutdownGraceMs,
+    logger: runtime.logger,
+    ...options,
+  });
 }

@@ -10,7 +10,7 @@ import type { DagBag } from '../loader/dag-bag.ts';
 import { insertDagRun, runIdFor, startQueuedRuns } from './dag-runs.ts';
 import { recordDagFolder, upsertDags } from './dag-sync.ts';
 import { retryDelayMs } from './run-state.ts';
-import { advanceRuns, finishTries, lockDags, type TryOutcome } from './transitions.ts';
+import { advanceRuns, finishTries, lockDags, queuedTaskFromRow, type TryOutcome } from './transitions.ts';
 
 export interface SchedulerOptions {
   db: Database;
@@ -252,16 +252,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       limit 1000
     `);
     for (const row of stale.rows) {
-      const task: QueuedTask = {
-        dagId: row.dag_id,
-        runId: row.run_id,
-        dagRunId: row.dag_run_id,
-        taskId: row.task_id,
-        tryNumber: row.try_number,
-        pool: row.pool,
-        priorityWeight: row.priority_weight,
-        queuePrefix: row.queue_prefix,
-      };
+      const task = queuedTaskFromRow(row);
       if (await executor.ensureEnqueued(task)) this.options.logger.warn({ dagId: task.dagId, runId: task.runId, taskId: task.taskId, tryNumber: task.tryNumber }, 're-enqueued a lost task');
     }
   }

@@ -576,17 +576,31 @@ async function settleAndQueue(
   `);
   const queued = result.rows
     .filter((row) => row.state === 'queued')
-    .map((row) => ({
-      dagId: row.dag_id,
-      runId: row.run_id,
-      dagRunId: row.dag_run_id,
-      taskId: row.task_id,
-      tryNumber: row.try_number,
-      pool: row.pool,
-      priorityWeight: row.priority_weight,
-      queuePrefix: row.queue_prefix,
-    }));
+    .map(queuedTaskFromRow);
   return { queued, written: new Set(result.rows.map(settledKey)) };
+}
+
+/** A `task_instance` row (plus its run's `queue_prefix`) as the job to send. */
+export function queuedTaskFromRow(row: {
+  dag_id: string;
+  run_id: string;
+  dag_run_id: number;
+  task_id: string;
+  try_number: number;
+  pool: string;
+  priority_weight: number;
+  queue_prefix: string | null;
+}): QueuedTask {
+  return {
+    dagId: row.dag_id,
+    runId: row.run_id,
+    dagRunId: row.dag_run_id,
+    taskId: row.task_id,
+    tryNumber: row.try_number,
+    pool: row.pool,
+    priorityWeight: row.priority_weight,
+    queuePrefix: row.queue_prefix,
+  };
 }
 
 /** What a worker needs to start a try, read back by {@link startTries}. */

@@ -6,10 +6,10 @@ import { loadConfig, type FlywheelConfig } from '../../core/config.ts';
 import { getDagRun, getDagRunById } from '../../core/db/queries/dag-runs.ts';
 import { listTaskInstances, listTaskTries } from '../../core/db/queries/task-instances.ts';
 import { readLogLines } from '../../core/db/queries/task-logs.ts';
-import { TaskWorker } from '../../core/executor/task-worker.ts';
-import { createRuntime, type Runtime } from '../../core/runtime.ts';
+import type { TaskWorker } from '../../core/executor/task-worker.ts';
+import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '../../core/runtime.ts';
 import { triggerDagRun, type TriggerOptions } from '../../core/scheduler/actions.ts';
-import { Scheduler } from '../../core/scheduler/scheduler.ts';
+import type { Scheduler } from '../../core/scheduler/scheduler.ts';
 import type { DagRunRow } from '../../core/db/schema/dag-run.ts';
 import { createTestDatabase } from './database.ts';
 
@@ -73,17 +73,7 @@ export class Harness {
 
   /** A scheduler on this harness's database and queues (not started). */
   newScheduler(overrides: Partial<ConstructorParameters<typeof Scheduler>[0]> = {}): Scheduler {
-    return new Scheduler({
-      db: this.runtime.db,
-      dags: this.runtime.dags,
-      executor: this.runtime.executor,
-      logger: this.runtime.logger,
-      intervalMs: this.config.schedulerIntervalMs,
-      zombieThresholdMs: this.config.zombieThresholdMs,
-      dagRefreshMs: this.config.dagRefreshMs,
-      requeueAfterMs: 2000,
-      ...overrides,
-    });
+    return createScheduler(this.runtime, { requeueAfterMs: 2000, ...overrides });
   }
 
   startScheduler(overrides: Partial<ConstructorParameters<typeof Scheduler>[0]> = {}): Scheduler {
@@ -93,19 +83,7 @@ export class Harness {
   }
 
   startWorker(pool: string, concurrency: number): TaskWorker {
-    const worker = new TaskWorker({
-      pool,
-      concurrency,
-      connection: this.runtime.redis,
-      prefix: this.config.queuePrefix,
-      db: this.runtime.db,
-      dags: this.runtime.dags,
-      executor: this.runtime.executor,
-      heartbeatMs: this.config.heartbeatMs,
-      xcomMaxBytes: this.config.xcomMaxBytes,
-      shutdownGraceMs: this.config.shutdownGraceMs,
-      logger: this.runtime.logger,
-    }).start();
+    const worker = createTaskWorker(this.runtime, { pool, concurrency }).start();
     this.workers.push(worker);
     return worker;
   }
