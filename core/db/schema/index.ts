@@ -5,3 +5,5 @@ export * from './task-instance.ts';
 export * from './task-try.ts';
 export * from './task-log.ts';
 export * from './pool.ts';
+export * from './picks.ts';
+export * from './source/index.ts';

@@ -1,0 +1,59 @@
+import { bigserial, index, integer, pgTable, primaryKey, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+/** Row names of Daily Picks. */
+export type PicksRowName = 'for_your_usual' | 'quick_workout' | 'something_new' | 'ranked' | (string & {});
+
+function picksTable<TName extends string>(name: TName) {
+  return pgTable(
+    name,
+    {
+      memberId: text('member_id').notNull(),
+      row: text('row').$type<PicksRowName>().notNull(),
+      /** 1-based. */
+      position: integer('position').notNull(),
+      classId: text('class_id').notNull(),
+      score: real('score').notNull(),
+      reason: text('reason').notNull(),
+      /** `heuristics`, `popularity` or the ranker's model version. */
+      modelVersion: text('model_version').notNull(),
+      runId: text('run_id').notNull(),
+      generatedAt: timestamp('generated_at', { withTimezone: true, mode: 'date' }).notNull(),
+    },
+    (table) => [primaryKey({ name: `${name}_pkey`, columns: [table.memberId, table.row, table.position] })],
+  );
+}
+
+/**
+ * The published picks: exactly one run's set. Publishing loads a staging copy and swaps it
+ * in by renaming tables in one transaction, so readers see the old set or the new one.
+ */
+export const picks = picksTable('picks');
+
+/** The set `picks` held before the last publish (or rollback): `flywheel picks rollback` swaps it back. */
+export const picksPrevious = picksTable('picks_previous');
+
+export type PickRow = typeof picks.$inferSelect;
+
+export type PicksPublicationStatus = 'current' | 'previous' | 'retired';
+
+/** One publish of a run's picks; at most one is `current` and one `previous`. */
+export const picksPublications = pgTable(
+  'picks_publication',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    dagId: text('dag_id').notNull(),
+    runId: text('run_id').notNull(),
+    modelVersion: text('model_version').notNull(),
+    generatedAt: timestamp('generated_at', { withTimezone: true, mode: 'date' }).notNull(),
+    publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    status: text('status').$type<PicksPublicationStatus>().notNull(),
+    memberCount: integer('member_count').notNull(),
+    pickCount: integer('pick_count').notNull(),
+  },
+  (table) => [
+    uniqueIndex('picks_publication_dag_id_run_id_key').on(table.dagId, table.runId),
+    index('picks_publication_status_idx').on(table.status),
+  ],
+);
+
+export type PicksPublicationRow = typeof picksPublications.$inferSelect;
