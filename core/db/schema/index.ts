@@ -7,3 +7,7 @@ export * from './task-log.ts';
 export * from './pool.ts';
 export * from './picks.ts';
 export * from './source/index.ts';
+export * from './user.ts';
+export * from './api-token.ts';
+export * from './session.ts';
+export * from './audit-log.ts';
