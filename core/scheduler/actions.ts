@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../db/client.ts';
+import { sql } from 'drizzle-orm';
+import type { Database, Queryable } from '../db/client.ts';
 import { getDagRun } from '../db/queries/dag-runs.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { QueueExecutor } from '../executor/executor.ts';
 import type { DagBag } from '../loader/dag-bag.ts';
 import type { Dag } from '../sdk/dag.ts';
 import type { JsonObject } from '../sdk/json.ts';
-import type { RunType } from '../sdk/states.ts';
+import type { RunType, TaskState } from '../sdk/states.ts';
 import { dataIntervalFor, insertDagRun, runIdFor, startQueuedRuns } from './dag-runs.ts';
 import { upsertDags } from './dag-sync.ts';
-import { advanceRuns, clearTaskInstances, lockDags } from './transitions.ts';
+import { advanceRuns, clearTaskInstances, lockDags, markTaskInstance, refreshFinishedRunState } from './transitions.ts';
 
 /** What operator actions (CLI, web) need: the database, the DAG definitions and the queues. */
 export interface ActionContext {
@@ -37,8 +38,15 @@ async function requireDag(context: ActionContext, dagId: string): Promise<Dag> {
   }
 }
 
+/**
+ * Records an action inside the action's own transaction (the web API's audit log), so an action
+ * is never applied without its record. `outcome` says what it did (run id, tasks cleared).
+ */
+export type AuditHook = (tx: Queryable, outcome: JsonObject) => Promise<void>;
+
 export interface TriggerOptions {
   conf?: JsonObject;
+  audit?: AuditHook;
   logicalDate?: Date;
   runType?: RunType;
   runId?: string;
@@ -69,6 +77,7 @@ export async function triggerDagRun(context: ActionContext, dagId: string, optio
       inserted = await insertDagRun(tx, { ...newRun, runId: `${runIdFor(runType, logicalDate)}_${randomUUID().slice(0, 8)}` });
     }
     if (!inserted) throw new ActionError(`DAG "${dagId}" already has a run ${options.runId ?? runIdFor(runType, logicalDate)}`, 409);
+    await options.audit?.(tx, { runId: inserted.runId, runType, logicalDate: logicalDate.toISOString() });
     const started = options.startNow === false ? [] : await startQueuedRuns(tx, context.dags, [dagId]);
     return { run: inserted, queued: started };
   });
@@ -109,21 +118,120 @@ export async function clearTasks(
   dagId: string,
   runId: string,
   taskId: string,
-  options: { downstream?: boolean } = {},
+  options: { downstream?: boolean; audit?: AuditHook } = {},
 ): Promise<string[]> {
   const dag = await requireDag(context, dagId);
   if (!dag.tasks.has(taskId)) throw new ActionError(`DAG "${dagId}" has no task "${taskId}"`, 404);
   const run = await getDagRun(context.db, dagId, runId);
   if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
   const taskIds = [taskId, ...(options.downstream ? dag.allDownstreamOf(taskId) : [])];
+  return clearInRun(context, dag, run.id, () => Promise.resolve(taskIds), options.audit);
+}
+
+/** Clears every `failed` and `upstream_failed` task instance of a run (Airflow's "clear only failed"). */
+export async function clearFailedTasks(context: ActionContext, dagId: string, runId: string, options: { audit?: AuditHook } = {}): Promise<string[]> {
+  const dag = await requireDag(context, dagId);
+  const run = await getDagRun(context.db, dagId, runId);
+  if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
+  return clearInRun(
+    context,
+    dag,
+    run.id,
+    async (tx) => {
+      // Read under the DAG lock, so no finish slips in between the read and the clear.
+      const rows = await tx.execute<{ task_id: string }>(
+        sql`select task_id from task_instance where dag_run_id = ${run.id} and state in ('failed', 'upstream_failed') order by task_id`,
+      );
+      return rows.rows.map((row) => row.task_id).filter((taskId) => dag.tasks.has(taskId));
+    },
+    options.audit,
+  );
+}
+
+async function clearInRun(
+  context: ActionContext,
+  dag: Dag,
+  dagRunId: number,
+  pick: (tx: Queryable) => Promise<string[]>,
+  audit: AuditHook | undefined,
+): Promise<string[]> {
   const { cleared, queued } = await inTransaction(context.db, async (tx) => {
-    await lockDags(tx, [dagId]);
-    const cleared = await clearTaskInstances(tx, dag, run.id, taskIds);
+    await lockDags(tx, [dag.dagId]);
+    const taskIds = await pick(tx);
+    if (taskIds.length === 0) return { cleared: [], queued: [] };
+    const cleared = await clearTaskInstances(tx, dag, dagRunId, taskIds);
+    await audit?.(tx, { cleared });
     // A finished run went back to queued and starts here; a running one is moved on at once.
-    const started = await startQueuedRuns(tx, context.dags, [dagId]);
-    const advanced = await advanceRuns(tx, context.dags, [run.id]);
+    const started = await startQueuedRuns(tx, context.dags, [dag.dagId]);
+    const advanced = await advanceRuns(tx, context.dags, [dagRunId]);
     return { cleared, queued: [...started, ...advanced.queued] };
   });
   await context.executor.enqueue(queued);
   return cleared;
+}
+
+/** What marking a task instance did. */
+export interface MarkResult {
+  taskId: string;
+  previousState: TaskState;
+  state: 'success' | 'failed';
+  /** The run's state after the change. */
+  runState: string;
+}
+
+/**
+ * Marks a task instance `success` or `failed` (Airflow's "mark success / failed"). A running
+ * try is ended: its worker's late report is ignored. In a running run the downstream tasks are
+ * decided at once; in a finished run the run's state is derived again from its tasks.
+ */
+export async function markTaskState(
+  context: ActionContext,
+  dagId: string,
+  runId: string,
+  taskId: string,
+  state: 'success' | 'failed',
+  options: { by?: string; audit?: AuditHook } = {},
+): Promise<MarkResult> {
+  const dag = await requireDag(context, dagId);
+  if (!dag.tasks.has(taskId)) throw new ActionError(`DAG "${dagId}" has no task "${taskId}"`, 404);
+  const run = await getDagRun(context.db, dagId, runId);
+  if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
+  const { result, queued } = await inTransaction(context.db, async (tx) => {
+    await lockDags(tx, [dagId]);
+    const current = await tx.execute<{ state: TaskState; try_number: number }>(
+      sql`select state, try_number from task_instance where dag_run_id = ${run.id} and task_id = ${taskId}`,
+    );
+    const row = current.rows[0];
+    if (!row) throw new ActionError(`run "${runId}" has no task instance "${taskId}" yet (the run has not started)`, 409);
+    if (row.state === state) throw new ActionError(`task "${taskId}" is already ${state}`, 409);
+    const marked = await markTaskInstance(tx, run.id, taskId, { state: row.state, tryNumber: row.try_number }, state, `marked ${state} by ${options.by ?? 'an operator'}`);
+    if (!marked) throw new ActionError(`task "${taskId}" changed state meanwhile; reload and try again`, 409);
+    const runRow = await tx.execute<{ state: string }>(sql`select state from dag_run where id = ${run.id}`);
+    let runState = runRow.rows[0]?.state ?? run.state;
+    let queued: Awaited<ReturnType<typeof advanceRuns>>['queued'] = [];
+    if (runState === 'running') {
+      const advanced = await advanceRuns(tx, context.dags, [run.id]);
+      queued = advanced.queued;
+      runState = advanced.finishedRuns.find((f) => f.dagRunId === run.id)?.state ?? runState;
+    } else if (runState === 'success' || runState === 'failed') {
+      runState = (await refreshFinishedRunState(tx, dag, run.id)) ?? runState;
+    }
+    const result: MarkResult = { taskId, previousState: marked.previousState, state, runState };
+    await options.audit?.(tx, { previousState: marked.previousState, state, tryNumber: marked.tryNumber, runState });
+    return { result, queued };
+  });
+  await context.executor.enqueue(queued);
+  return result;
+}
+
+/** Pauses or unpauses a DAG the database knows. */
+export async function setPaused(context: ActionContext, dagId: string, paused: boolean, options: { audit?: AuditHook } = {}): Promise<{ dagId: string; isPaused: boolean; changed: boolean }> {
+  return inTransaction(context.db, async (tx) => {
+    const before = await tx.execute<{ is_paused: boolean }>(sql`select is_paused from dag where dag_id = ${dagId} for update`);
+    const row = before.rows[0];
+    if (!row) throw new ActionError(`no DAG "${dagId}"`, 404);
+    if (row.is_paused !== paused) await tx.execute(sql`update dag set is_paused = ${paused} where dag_id = ${dagId}`);
+    await options.audit?.(tx, { isPaused: paused, changed: row.is_paused !== paused });
+    return { dagId, isPaused: paused, changed: row.is_paused !== paused };
+  });
 }
