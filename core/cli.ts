@@ -14,6 +14,7 @@ import { ActionError, backfillDag, clearTasks, triggerDagRun } from './scheduler
 import type { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject } from './sdk/json.ts';
 import { createWebApp, listen } from '../web/server.ts';
+import { registerSourceCommands } from '../operators/source/cli-commands.ts';
 
 const program = new Command('flywheel')
   .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
@@ -340,6 +341,8 @@ pools
     );
     print(Boolean(options.json), { name, slots: options.slots }, () => `pool ${name}: ${options.slots} slots`);
   });
+
+registerSourceCommands(program);
 
 try {
   await program.parseAsync(process.argv);
