@@ -13,7 +13,8 @@ import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '
 import { ActionError, backfillDag, clearTasks, triggerDagRun } from './scheduler/actions.ts';
 import type { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject } from './sdk/json.ts';
-import { createWebApp, listen } from '../web/server.ts';
+import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
+import { registerAuthCommands } from '../web/auth/cli-commands.ts';
 import { registerSourceCommands } from '../operators/source/cli-commands.ts';
 
 const program = new Command('flywheel')
@@ -144,7 +145,7 @@ program
   .action(async (options: { port?: number }) => {
     const runtime = createRuntime(config(), { name: 'web' });
     const port = options.port ?? runtime.config.webPort;
-    const server = await listen(createWebApp({ db: runtime.db, logger: runtime.logger }), port);
+    const server = await listen(createWebApp(webOptionsFromRuntime(runtime)), port);
     runtime.logger.info({ port }, `web listening on http://localhost:${port}`);
     await stopSignal();
     server.close();
@@ -164,7 +165,7 @@ program
     const scheduler = startScheduler(runtime);
     const workers = pools.map((pool) => startWorker(runtime, pool.name, pool.name === 'gpu' ? 1 : options.concurrency));
     const port = options.port ?? c.webPort;
-    const server = await listen(createWebApp({ db: runtime.db, logger: runtime.logger }), port);
+    const server = await listen(createWebApp(webOptionsFromRuntime(runtime)), port);
     runtime.logger.info({ port, pools: pools.map((p) => p.name) }, `standalone: web on http://localhost:${port}`);
     await stopSignal();
     server.close();
@@ -343,6 +344,8 @@ pools
   });
 
 registerSourceCommands(program);
+
+registerAuthCommands(program);
 
 try {
   await program.parseAsync(process.argv);

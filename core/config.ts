@@ -17,6 +17,7 @@ const environmentSchema = z.object({
   FLYWHEEL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FLYWHEEL_SHUTDOWN_GRACE_MS: intFromEnv(30_000),
   PORT: intFromEnv(8080),
+  FLYWHEEL_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
 });
 
 /** Everything Flywheel reads from the environment, validated once at start-up. */
@@ -42,6 +43,8 @@ export interface FlywheelConfig {
   /** On SIGTERM, a worker waits this long for running tries before handing them back. */
   shutdownGraceMs: number;
   webPort: number;
+  /** Signs web session cookies; null = a random key per process (with a warning). */
+  secretKey: string | null;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: e.FLYWHEEL_LOG_LEVEL,
     shutdownGraceMs: e.FLYWHEEL_SHUTDOWN_GRACE_MS,
     webPort: e.PORT,
+    secretKey: e.FLYWHEEL_SECRET_KEY ?? null,
     ...overrides,
   };
   if (config.zombieThresholdMs < config.heartbeatMs * 2) {

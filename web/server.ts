@@ -1,74 +1,137 @@
 import type { Server } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import helmet from 'helmet';
+import type { Redis } from 'ioredis';
+import pg from 'pg';
 import type { Database } from '../core/db/client.ts';
-import { getDagRun, listDagRuns } from '../core/db/queries/dag-runs.ts';
-import { getDag, listDags, listImportErrors } from '../core/db/queries/dags.ts';
-import { listTaskInstances } from '../core/db/queries/task-instances.ts';
+import type { QueueExecutor } from '../core/executor/executor.ts';
+import type { DagBag } from '../core/loader/dag-bag.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Runtime } from '../core/runtime.ts';
+import { auditRouter } from './api/audit.ts';
+import type { ApiContext } from './api/context.ts';
+import { dagsRouter } from './api/dags.ts';
+import { poolsRouter } from './api/pools.ts';
+import { runsRouter } from './api/runs.ts';
+import { sessionRouter } from './api/session.ts';
+import { tasksRouter } from './api/tasks.ts';
+import { authenticate, sessionMiddleware } from './auth/middleware.ts';
+import { errorHandler, HttpError } from './http.ts';
+
+export { HttpError } from './http.ts';
 
 export interface WebAppOptions {
   db: Database;
   logger: Logger;
+  /** Redis (ioredis), for the picks serving cache. */
+  redis: Redis;
+  /** DAG definitions, for operator actions (trigger, clear, mark). */
+  dags: DagBag;
+  /** The queues operator actions enqueue tries on. */
+  executor: QueueExecutor;
+  /**
+   * Signs session cookies (`FLYWHEEL_SECRET_KEY`). Without one a random key is made and a
+   * warning logged: sessions then end when the process restarts and are not shared between
+   * web servers.
+   */
+  secretKey?: string | null;
+  /** Pool for the session store; @defaultValue the pool behind `db` */
+  pool?: pg.Pool;
 }
 
-/** A request the API rejects, with the HTTP status and the reason. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+export const UI_FOLDER = fileURLToPath(new URL('./ui', import.meta.url));
+
+/** The web options of a process's runtime (`flywheel web`, `flywheel standalone`). */
+export function webOptionsFromRuntime(runtime: Runtime): WebAppOptions {
+  return {
+    db: runtime.db,
+    logger: runtime.logger,
+    redis: runtime.redis,
+    dags: runtime.dags,
+    executor: runtime.executor,
+    secretKey: runtime.config.secretKey,
+    pool: runtime.database.pool,
+  };
 }
 
-const limitSchema = z.coerce.number().int().min(1).max(1000).default(25);
-
-function parseQuery<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new HttpError(400, `${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  return parsed.data;
+function poolOf(options: WebAppOptions): pg.Pool {
+  if (options.pool) return options.pool;
+  const client = (options.db as Database & { $client?: unknown }).$client;
+  if (client instanceof pg.Pool) return client;
+  throw new Error('createWebApp: pass `pool` (the database handle is not backed by a pg.Pool)');
 }
 
-/** The read-only REST API under /api/v1 (DAGs, runs, task instances, import errors) and a health check. */
+/**
+ * The web server: the REST API under /api/v1 (auth, DAGs, runs, task instances, tries, logs,
+ * XCom, pools, audit log, operator actions) and the operator UI (static files under web/ui).
+ */
 export function createWebApp(options: WebAppOptions): express.Express {
-  const { db } = options;
+  const { db, logger } = options;
+  let secret = options.secretKey ?? null;
+  if (!secret) {
+    secret = randomBytes(32).toString('base64url');
+    logger.warn('FLYWHEEL_SECRET_KEY is not set: using a random session key (sessions end on restart and are not shared between web servers)');
+  }
+  const context: ApiContext = { db, logger, actions: { db, dags: options.dags, executor: options.executor } };
+
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '1mb' }));
-  const api = express.Router();
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          // Plain-HTTP installs (an internal host name) must keep loading their own scripts.
+          upgradeInsecureRequests: null,
+        },
+      },
+    }),
+  );
+  // The UI's static files: served before sessions, so they cost no database round trip.
+  app.use(express.static(UI_FOLDER, { index: 'index.html', maxAge: 0, etag: true }));
+  app.use('/api', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
 
-  api.get('/health', async (_req, res) => {
+  const open = express.Router();
+  open.get('/health', async (_req, res) => {
     await db.execute('select 1');
     res.json({ status: 'ok' });
   });
-  api.get('/dags', async (_req, res) => {
-    res.json({ dags: await listDags(db), importErrors: await listImportErrors(db) });
-  });
-  api.get('/dags/:dagId', async (req, res) => {
-    const dag = await getDag(db, req.params.dagId);
-    if (!dag) throw new HttpError(404, `no DAG "${req.params.dagId}"`);
-    res.json(dag);
-  });
-  api.get('/dags/:dagId/runs', async (req, res) => {
-    const limit = parseQuery(limitSchema, req.query.limit, 'limit');
-    res.json({ runs: await listDagRuns(db, req.params.dagId, { limit }) });
-  });
-  api.get('/dags/:dagId/runs/:runId/taskInstances', async (req, res) => {
-    const run = await getDagRun(db, req.params.dagId, req.params.runId);
-    if (!run) throw new HttpError(404, `DAG "${req.params.dagId}" has no run "${req.params.runId}"`);
-    res.json({ run, taskInstances: await listTaskInstances(db, run.id) });
-  });
+  app.use('/api/v1', open);
+
+  // Public endpoints that product services call without credentials are mounted here, above the
+  // session and auth middleware (the picks serving API: GET /api/v1/members/:memberId/picks).
+
+  const api = express.Router();
+  api.use(express.json({ limit: '1mb', strict: true }));
+  api.use(sessionMiddleware({ pool: poolOf(options), secret, logger }));
+  api.use(authenticate(db));
+  api.use(sessionRouter({ db, logger }));
+  api.use(dagsRouter(context));
+  api.use(runsRouter(context));
+  api.use(tasksRouter(context));
+  api.use(poolsRouter(context));
+  api.use(auditRouter(context));
   app.use('/api/v1', api);
+
   app.use('/api', (_req, _res, next) => next(new HttpError(404, 'no such endpoint')));
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof HttpError) {
-      res.status(error.status).json({ error: error.message });
-      return;
-    }
-    options.logger.error({ err: error }, 'request failed');
-    res.status(500).json({ error: 'internal error' });
-  });
+  app.use(
+    errorHandler((error, req) => {
+      logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    }),
+  );
   return app;
 }
 

@@ -1,0 +1,69 @@
+import express, { type Request } from 'express';
+import { z } from 'zod';
+import type { Database } from '../../core/db/client.ts';
+import { findUserByUsername, publicUser, updateUser } from '../../core/db/queries/users.ts';
+import type { Logger } from '../../core/logger.ts';
+import { HttpError, parseInput } from '../http.ts';
+import { audit, csrf, LoginThrottle, requireWrite } from '../auth/middleware.ts';
+import { verifyPassword } from '../auth/passwords.ts';
+
+const loginBody = z.object({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+});
+
+function regenerate(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((error: unknown) => (error ? reject(error) : resolve())));
+}
+
+function save(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((error: unknown) => (error ? reject(error) : resolve())));
+}
+
+/** `/session`: who am I (+ CSRF token), log in, log out. */
+export function sessionRouter(options: { db: Database; logger: Logger }): express.Router {
+  const { db, logger } = options;
+  const router = express.Router();
+  const throttle = new LoginThrottle();
+
+  router.get('/session', (req, res) => {
+    if (!req.auth) {
+      res.json({ user: null });
+      return;
+    }
+    res.json({ user: req.auth.user, method: req.auth.method, ...(req.auth.method === 'session' ? { csrfToken: csrf.generateToken(req) } : {}) });
+  });
+
+  router.post('/session', async (req, res) => {
+    // A cross-site HTML form cannot send JSON: this keeps login itself from being forged.
+    if (!req.is('application/json')) throw new HttpError(415, 'send the credentials as application/json');
+    const body = parseInput(loginBody, req.body);
+    const keys = [`user:${body.username.toLowerCase()}`, `ip:${req.ip ?? ''}`];
+    throttle.check(keys);
+    const user = await findUserByUsername(db, body.username);
+    const ok = await verifyPassword(user?.passwordHash, body.password);
+    if (!user || !ok || !user.isActive) {
+      throttle.fail(keys);
+      logger.warn({ username: body.username, ip: req.ip }, 'failed login');
+      throw new HttpError(401, 'wrong username or password');
+    }
+    throttle.succeed(keys);
+    await regenerate(req); // a fresh session id at login (no session fixation)
+    req.session.userId = user.id;
+    const csrfToken = csrf.generateToken(req, true);
+    await save(req);
+    const updated = await updateUser(db, user.id, { lastLoginAt: new Date() });
+    req.auth = { user: publicUser(updated ?? user), method: 'session' };
+    await audit(db, req, 'auth.login', { target: user.username });
+    res.json({ user: req.auth.user, csrfToken });
+  });
+
+  router.delete('/session', requireWrite('viewer'), async (req, res) => {
+    if (req.auth?.method !== 'session') throw new HttpError(400, 'not a browser session (API tokens are revoked with `flywheel tokens revoke`)');
+    await new Promise<void>((resolve, reject) => req.session.destroy((error: unknown) => (error ? reject(error) : resolve())));
+    res.clearCookie('flywheel.sid');
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,142 @@
+import express from 'express';
+import { z } from 'zod';
+import { getTaskInstance, listTaskInstances, listTaskTries } from '../../core/db/queries/task-instances.ts';
+import { readLogPage } from '../../core/db/queries/dag-views.ts';
+import type { TaskInstanceRow } from '../../core/db/schema/task-instance.ts';
+import type { DagRunRow } from '../../core/db/schema/dag-run.ts';
+import { clearTasks, markTaskState } from '../../core/scheduler/actions.ts';
+import { auditHook, requireRole, requireWrite } from '../auth/middleware.ts';
+import { HttpError, limitParam, parseInput, parseParam } from '../http.ts';
+import type { ApiContext } from './context.ts';
+import { requireRun } from './runs.ts';
+
+/** One try of a task instance, finished (from `task_try`) or current (queued / running). */
+export interface TryView {
+  tryNumber: number;
+  state: string;
+  startDate: Date | null;
+  endDate: Date | null;
+  durationMs: number | null;
+  hostname: string | null;
+  output: unknown;
+  error: string | null;
+  /** True for the try still in progress. */
+  current: boolean;
+}
+
+async function requireTaskInstance(context: ApiContext, run: DagRunRow, taskId: string): Promise<TaskInstanceRow> {
+  const ti = await getTaskInstance(context.db, run.id, taskId);
+  if (!ti) throw new HttpError(404, `run "${run.runId}" has no task instance "${taskId}"`);
+  return ti;
+}
+
+/** Every try, oldest first: the archived ones plus the one in progress, if any. */
+export async function triesOf(context: ApiContext, run: DagRunRow, ti: TaskInstanceRow): Promise<TryView[]> {
+  const archived = await listTaskTries(context.db, run.id, ti.taskId);
+  const tries: TryView[] = archived.map((t) => ({
+    tryNumber: t.tryNumber,
+    state: t.state,
+    startDate: t.startDate,
+    endDate: t.endDate,
+    durationMs: t.durationMs,
+    hostname: t.hostname,
+    output: t.output,
+    error: t.error,
+    current: false,
+  }));
+  if (ti.tryNumber >= 1 && !archived.some((t) => t.tryNumber === ti.tryNumber)) {
+    tries.push({
+      tryNumber: ti.tryNumber,
+      state: ti.state,
+      startDate: ti.startDate,
+      endDate: ti.endDate,
+      durationMs: ti.durationMs,
+      hostname: ti.hostname,
+      output: ti.output,
+      error: ti.error,
+      current: true,
+    });
+  }
+  return tries;
+}
+
+const tryNumberParam = z.coerce.number().int().min(1).max(100_000);
+const logsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: limitParam(1000, 10_000),
+});
+const clearBody = z.object({ downstream: z.boolean().default(false) }).strict();
+const markBody = z.object({ state: z.enum(['success', 'failed']) }).strict();
+
+/** Task instances of a run, one instance with its tries, a try's log, XCom; clear and mark. */
+export function tasksRouter(context: ApiContext): express.Router {
+  const router = express.Router();
+  const base = '/dags/:dagId/runs/:runId/taskInstances';
+
+  async function load(params: Record<string, string | string[] | undefined>) {
+    const run = await requireRun(context, params.dagId as string, params.runId as string);
+    const ti = params.taskId === undefined ? undefined : await requireTaskInstance(context, run, params.taskId as string);
+    return { run, ti };
+  }
+
+  router.get(base, requireRole('viewer'), async (req, res) => {
+    const { run } = await load(req.params);
+    const { queuePrefix: _internal, ...runView } = run;
+    res.json({ run: runView, taskInstances: await listTaskInstances(context.db, run.id) });
+  });
+
+  router.get(`${base}/:taskId`, requireRole('viewer'), async (req, res) => {
+    const { run, ti } = await load(req.params);
+    res.json({ ...ti!, tries: await triesOf(context, run, ti!) });
+  });
+
+  router.get(`${base}/:taskId/tries`, requireRole('viewer'), async (req, res) => {
+    const { run, ti } = await load(req.params);
+    res.json({ tries: await triesOf(context, run, ti!) });
+  });
+
+  router.get(`${base}/:taskId/tries/:tryNumber/logs`, requireRole('viewer'), async (req, res) => {
+    const { run, ti } = await load(req.params);
+    const tryNumber = parseParam(tryNumberParam, req.params.tryNumber, 'tryNumber');
+    if (tryNumber > ti!.tryNumber) throw new HttpError(404, `task "${ti!.taskId}" has ${ti!.tryNumber === 0 ? 'no tries yet' : `tries 1–${ti!.tryNumber}`}, not ${tryNumber}`);
+    const q = parseInput(logsQuery, req.query, 'query');
+    const lines = await readLogPage(context.db, run.id, ti!.taskId, tryNumber, { limit: q.limit, ...(q.after !== undefined ? { after: q.after } : {}) });
+    res.json({ tryNumber, lines, nextAfter: lines.at(-1)?.id ?? q.after ?? 0, more: lines.length === q.limit });
+  });
+
+  /** XCom: the task's return value (the current try's), and each finished try's. */
+  router.get(`${base}/:taskId/xcom`, requireRole('viewer'), async (req, res) => {
+    const { run, ti } = await load(req.params);
+    const tries = await triesOf(context, run, ti!);
+    res.json({
+      key: 'return_value',
+      taskId: ti!.taskId,
+      tryNumber: ti!.tryNumber,
+      value: ti!.output ?? null,
+      byTry: tries.filter((t) => !t.current).map((t) => ({ tryNumber: t.tryNumber, state: t.state, value: t.output ?? null })),
+    });
+  });
+
+  router.post(`${base}/:taskId/clear`, requireWrite('operator'), async (req, res) => {
+    const { dagId, runId, taskId } = req.params as Record<string, string>;
+    const body = parseInput(clearBody, req.body);
+    const cleared = await clearTasks(context.actions, dagId!, runId!, taskId!, {
+      downstream: body.downstream,
+      audit: auditHook(req, 'task.clear', { dagId: dagId!, runId: runId!, taskId: taskId!, details: { downstream: body.downstream } }),
+    });
+    res.json({ dagId, runId, cleared });
+  });
+
+  /** Mark success / failed: `{ "state": "success" | "failed" }`. */
+  router.patch(`${base}/:taskId`, requireWrite('operator'), async (req, res) => {
+    const { dagId, runId, taskId } = req.params as Record<string, string>;
+    const body = parseInput(markBody, req.body);
+    const result = await markTaskState(context.actions, dagId!, runId!, taskId!, body.state, {
+      by: req.auth!.user.username,
+      audit: auditHook(req, `task.mark_${body.state}`, { dagId: dagId!, runId: runId!, taskId: taskId! }),
+    });
+    res.json({ dagId, runId, ...result });
+  });
+
+  return router;
+}
