@@ -1,4 +1,4 @@
-import { bigserial, index, integer, pgTable, primaryKey, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /** Row names of Daily Picks. */
 export type PicksRowName = 'for_your_usual' | 'quick_workout' | 'something_new' | 'ranked' | (string & {});
@@ -34,7 +34,11 @@ export const picksPrevious = picksTable('picks_previous');
 
 export type PickRow = typeof picks.$inferSelect;
 
-export type PicksPublicationStatus = 'current' | 'previous' | 'retired';
+/** `staged` while loading; then `current`, `previous` (kept for rollback), `retired`. */
+export type PicksPublicationStatus = 'staged' | 'current' | 'previous' | 'retired';
+
+/** Rows served to a member the set does not know: popular classes. */
+export type PopularRows = { row: string; picks: { classId: string; score: number; reason: string }[] }[];
 
 /** One publish of a run's picks; at most one is `current` and one `previous`. */
 export const picksPublications = pgTable(
@@ -49,6 +53,7 @@ export const picksPublications = pgTable(
     status: text('status').$type<PicksPublicationStatus>().notNull(),
     memberCount: integer('member_count').notNull(),
     pickCount: integer('pick_count').notNull(),
+    popularRows: jsonb('popular_rows').$type<PopularRows>().notNull().default([]),
   },
   (table) => [
     uniqueIndex('picks_publication_dag_id_run_id_key').on(table.dagId, table.runId),

@@ -1,0 +1,1 @@
+ALTER TABLE "picks_publication" ADD COLUMN "popular_rows" jsonb DEFAULT '[]'::jsonb NOT NULL;
