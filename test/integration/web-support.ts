@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Role } from '../../core/db/schema/user.ts';
+import type { Logger } from '../../core/logger.ts';
 import { createToken, createUser } from '../../web/auth/accounts.ts';
 import { createWebApp, listen } from '../../web/server.ts';
 import { Harness, type HarnessOptions } from '../support/harness.ts';
@@ -24,11 +25,12 @@ export class WebFixture {
     readonly users: Record<Role, WebUser>,
   ) {}
 
-  static async start(options: HarnessOptions = {}): Promise<WebFixture> {
-    const harness = await Harness.start({ dagsFolder: WEB_DAGS, ...options });
+  static async start(options: HarnessOptions & { logger?: Logger } = {}): Promise<WebFixture> {
+    const { logger, ...harnessOptions } = options;
+    const harness = await Harness.start({ dagsFolder: WEB_DAGS, ...harnessOptions });
     const app = createWebApp({
       db: harness.db,
-      logger: harness.runtime.logger,
+      logger: logger ?? harness.runtime.logger,
       redis: harness.runtime.redis,
       dags: harness.runtime.dags,
       executor: harness.runtime.executor,

@@ -163,11 +163,15 @@ export function audit(db: Queryable, req: Request, action: string, target: Audit
   return auditHook(req, action, target)(db, {});
 }
 
-/** Counts failed logins per username and per address; too many in the window → 429. */
+/**
+ * Counts failed logins per key (`user:<name>`, `ip:<address>`) in a sliding window; a key past
+ * its limit gets 429 until its failures age out. Per process (several web servers each count).
+ */
 export class LoginThrottle {
   private readonly failures = new Map<string, number[]>();
   constructor(
-    private readonly maxFailures = 10,
+    /** Failures allowed per key kind (the part before the first `:`). */
+    private readonly limits: Record<string, number> = { user: 10, ip: 100 },
     private readonly windowMs = 15 * 60 * 1000,
   ) {}
 
@@ -180,9 +184,8 @@ export class LoginThrottle {
 
   check(keys: string[]): void {
     const now = Date.now();
-    if (keys.some((key) => this.recent(key, now).length >= this.maxFailures)) {
-      throw new HttpError(429, 'too many failed logins; wait a few minutes and try again');
-    }
+    const over = keys.some((key) => this.recent(key, now).length >= (this.limits[key.split(':')[0]!] ?? 10));
+    if (over) throw new HttpError(429, 'too many failed logins; wait a few minutes and try again');
   }
 
   fail(keys: string[]): void {
@@ -192,6 +195,7 @@ export class LoginThrottle {
   }
 
   succeed(keys: string[]): void {
-    for (const key of keys) this.failures.delete(key);
+    // Only the user's count: one good login from an address does not excuse its other failures.
+    for (const key of keys) if (key.startsWith('user:')) this.failures.delete(key);
   }
 }
