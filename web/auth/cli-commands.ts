@@ -36,6 +36,16 @@ function auditCli(db: Database, action: string, target: string, details: Record<
   return insertAuditEntry(db, { actor: cliActor(), userId: null, auth: 'cli', action, target, details });
 }
 
+/** A password the policy accepts, or exit 2 with the reason (never the password). */
+function requireGoodPassword(password: string): void {
+  try {
+    checkPassword(password);
+  } catch (error) {
+    if (error instanceof AccountError) throw new ActionError(error.message, error.status);
+    throw error;
+  }
+}
+
 function parseRole(value: string): Role {
   if (!isRole(value)) throw new InvalidArgumentError(`must be one of ${ROLES.join(', ')}`);
   return value;
@@ -100,7 +110,7 @@ export function registerAuthCommands(program: Command): void {
           generated = true;
         }
       }
-      checkPassword(password);
+      requireGoodPassword(password);
       const user = await withDb(async (db) => {
         const created = await createUser(db, { username, role: options.role, password: password! });
         await auditCli(db, 'user.create', created.username, { role: created.role });
@@ -176,7 +186,7 @@ export function registerAuthCommands(program: Command): void {
           generated = true;
         }
       }
-      checkPassword(password);
+      requireGoodPassword(password);
       const passwordHash = await hashPassword(password);
       await withDb(async (db) => {
         const found = await findUserByUsername(db, username);
