@@ -18,6 +18,7 @@ const environmentSchema = z.object({
   FLYWHEEL_SHUTDOWN_GRACE_MS: intFromEnv(30_000),
   PORT: intFromEnv(8080),
   FLYWHEEL_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
+  FLYWHEEL_TRUST_PROXY: z.string().min(1).optional(),
 });
 
 /** Everything Flywheel reads from the environment, validated once at start-up. */
@@ -45,6 +46,8 @@ export interface FlywheelConfig {
   webPort: number;
   /** Signs web session cookies; null = a random key per process (with a warning). */
   secretKey: string | null;
+  /** express's `trust proxy` for the web server (`true`, a hop count, or addresses / `loopback`); null = none. */
+  trustProxy: string | null;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     shutdownGraceMs: e.FLYWHEEL_SHUTDOWN_GRACE_MS,
     webPort: e.PORT,
     secretKey: e.FLYWHEEL_SECRET_KEY ?? null,
+    trustProxy: e.FLYWHEEL_TRUST_PROXY ?? null,
     ...overrides,
   };
   if (config.zombieThresholdMs < config.heartbeatMs * 2) {

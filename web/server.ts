@@ -39,6 +39,19 @@ export interface WebAppOptions {
   secretKey?: string | null;
   /** Pool for the session store; @defaultValue the pool behind `db` */
   pool?: pg.Pool;
+  /**
+   * express's `trust proxy` (`FLYWHEEL_TRUST_PROXY`): behind a TLS-terminating proxy, so
+   * cookies are marked Secure and login throttling sees client addresses, not the proxy's.
+   */
+  trustProxy?: string | null;
+}
+
+/** `true` / `false`, a hop count, or addresses and names (`loopback`, `10.0.0.0/8`) as express reads them. */
+export function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }
 
 export const UI_FOLDER = fileURLToPath(new URL('./ui', import.meta.url));
@@ -53,6 +66,7 @@ export function webOptionsFromRuntime(runtime: Runtime): WebAppOptions {
     executor: runtime.executor,
     secretKey: runtime.config.secretKey,
     pool: runtime.database.pool,
+    trustProxy: runtime.config.trustProxy,
   };
 }
 
@@ -78,6 +92,7 @@ export function createWebApp(options: WebAppOptions): express.Express {
 
   const app = express();
   app.disable('x-powered-by');
+  if (options.trustProxy) app.set('trust proxy', parseTrustProxy(options.trustProxy));
   app.use(
     helmet({
       contentSecurityPolicy: {
