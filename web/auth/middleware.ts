@@ -50,6 +50,20 @@ export function sessionMiddleware(options: { pool: pg.Pool; secret: string; logg
     pruneSessionInterval: 15 * 60,
     errorLog: (...args: unknown[]) => options.logger.warn({ detail: args.map(String).join(' ') }, 'session store error'),
   });
+  // `rolling` touches the session on every response: an UPDATE per request, and the UI polls.
+  // Touch a session in the database at most once a minute (its 12-hour expiry barely moves).
+  const touch = store.touch.bind(store);
+  const touched = new Map<string, number>();
+  store.touch = (sid: string, sess: session.SessionData, callback?: (err?: unknown) => void) => {
+    const now = Date.now();
+    if (now - (touched.get(sid) ?? 0) < 60_000) {
+      callback?.();
+      return;
+    }
+    if (touched.size > 50_000) touched.clear();
+    touched.set(sid, now);
+    touch(sid, sess, callback);
+  };
   return session({
     name: SESSION_COOKIE,
     secret: options.secret,

@@ -354,7 +354,13 @@ async function viewDags() {
           dag.tags.length ? h('div', { class: 'tags' }, dag.tags.map((t) => h('span', { class: 'tag' }, t))) : null,
         ),
         h('td', {}, dag.schedule ? h('code', {}, dag.schedule) : h('span', { class: 'muted' }, 'manual'), dag.schedule ? h('div', { class: 'muted small' }, dag.timezone) : null),
-        h('td', {}, dag.nextRun ? fmtDate(dag.nextRun.logicalDate, true) : h('span', { class: 'muted' }, dag.isPaused && dag.schedule ? 'paused' : '—')),
+        h(
+          'td',
+          {},
+          dag.nextRun
+            ? fmtDate(dag.nextRun.logicalDate, true)
+            : h('span', { class: 'muted' }, !dag.schedule ? '—' : dag.isPaused ? 'paused' : 'at the next scheduler pass'),
+        ),
         h(
           'td',
           {},
@@ -497,7 +503,7 @@ async function viewGrid(dagId, params) {
         h(
           'tr',
           {},
-          h('th', { class: 'task-col', scope: 'col' }, runs.length ? `${runs.length} runs` : ''),
+          h('th', { class: 'task-col', scope: 'col' }, runs.length === 1 ? '1 run' : runs.length ? `${runs.length} runs` : ''),
           runs.map((run) => {
             const info = stateInfo(run.state);
             const d = durationOf(run.startDate, run.endDate);
