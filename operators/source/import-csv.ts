@@ -154,7 +154,21 @@ async function openCsv<K extends string>(file: string, columns: Record<K, { flag
   } catch (error) {
     throw new SourceInputError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const parser = createReadStream(file).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: false }));
+  // A structural error (an unclosed quote) is skipped by the parser rather than thrown, so the rows
+  // before it are not lost; `records` says how many came before it, which gives its line.
+  let structural: { records: number; message: string } | null = null;
+  const parser = createReadStream(file).pipe(
+    parse({
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: false,
+      skip_records_with_error: true,
+      on_skip: (error) => {
+        if (error && !structural) structural = { records: Number((error as { records?: number }).records ?? 0), message: error.message.replace(/ at line \d+/, '') };
+        return undefined;
+      },
+    }),
+  );
   const iterator = parser[Symbol.asyncIterator]() as AsyncIterator<string[]>;
   let nextLine = 1;
   const first = await iterator.next().catch((error: Error) => {
@@ -183,17 +197,25 @@ async function openCsv<K extends string>(file: string, columns: Record<K, { flag
       header,
     });
   }
+  const malformed = (message: string) => ({ line: nextLine, error: `malformed CSV (${message.replace(/ at line \d+/, '')}); the file is not read past this point` });
   async function* rows(): AsyncGenerator<CsvRow | { line: number; error: string }> {
+    let records = 1; // the header
     try {
       for (;;) {
         let next: IteratorResult<string[]>;
         try {
           next = await iterator.next();
         } catch (error) {
-          yield { line: nextLine, error: `malformed CSV (${(error as Error).message.replace(/ at line \d+/, '')}); the file is not read past this point` };
+          yield malformed((error as Error).message);
+          return;
+        }
+        const skipped = structural as { records: number; message: string } | null;
+        if (skipped && records >= skipped.records) {
+          yield malformed(skipped.message);
           return;
         }
         if (next.done) return;
+        records += 1;
         const fields = next.value;
         const line = nextLine;
         nextLine += 1 + countLineBreaks(fields);

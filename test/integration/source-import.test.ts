@@ -1,0 +1,230 @@
+/**
+ * `importInteractions` / `importItems` against a real PostgreSQL: real CSV (BOM, CRLF, quoted
+ * commas, quotes and line breaks), ids kept as text, placeholders and upserts over them, bad
+ * rows reported by line with nothing landing, `--replace`, and a file streamed in many batches.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
+import { SourceInputError } from '../../operators/source/errors.ts';
+import { importInteractions, importItems, type InteractionsImportOptions } from '../../operators/source/import-csv.ts';
+import { createTestDatabase } from '../support/database.ts';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/csv/', import.meta.url));
+
+describe('flywheel import', { timeout: 120_000 }, () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let connection: DatabaseConnection;
+  let pool: pg.Pool;
+  let dir: string;
+  const q = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<T>(text, values)).rows;
+  const count = async (table: string) => Number((await q<{ n: number }>(`select count(*) as n from ${table}`))[0]!.n);
+  const counts = async () => ({
+    member: await count('source.member'),
+    instructor: await count('source.instructor'),
+    class: await count('source.class'),
+    workout: await count('source.workout'),
+  });
+  let fileNo = 0;
+  const file = async (content: string | Buffer) => {
+    const name = path.join(dir, `f${(fileNo += 1)}.csv`);
+    await writeFile(name, content);
+    return name;
+  };
+  const interactions = (f: string, extra: Partial<InteractionsImportOptions> = {}) =>
+    importInteractions(pool, { file: f, userCol: 'user', itemCol: 'item', timeCol: 'time', ...extra });
+  const failure = async (promise: Promise<unknown>) => {
+    const error = await promise.then(
+      () => {
+        throw new Error('expected the import to fail');
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SourceInputError);
+    return error as SourceInputError;
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    connection = connectDatabase(database.url, 4);
+    pool = connection.pool;
+    dir = await mkdtemp(path.join(os.tmpdir(), 'flywheel-import-'));
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await database?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await pool.query('truncate source.workout, source.member, source.class, source.instructor restart identity');
+  });
+
+  it('imports interactions from real CSV: BOM, CRLF, quoted commas, quotes and line breaks, ISO and unix times', async () => {
+    const csv =
+      '\uFEFFuser,item,time,note\r\n' +
+      '007,"c,1",1764288000,"a, b"\r\n' +
+      '007,c2,2025-11-28T08:15:00Z,"she said ""hi"""\r\n' +
+      '\r\n' + // a blank line
+      '0042,c2,2025-11-28 19:05:00+01:00,"two\r\nlines"\r\n' +
+      '0042,"c\n3",2025-11-28,x'; // no final newline; an id with a line break
+    const summary = await interactions(await file(csv));
+    expect(summary).toMatchObject({ kind: 'interactions', rows: 4, workouts: 4, membersAdded: 2, placeholderClasses: 3, replaced: false });
+    const rows = await q<{ member_id: string; class_id: string; started_at: Date; completion: number | null }>(
+      'select member_id, class_id, started_at, completion from source.workout order by workout_id',
+    );
+    expect(rows.map((r) => [r.member_id, r.class_id, r.started_at.toISOString(), r.completion])).toEqual([
+      ['007', 'c,1', '2025-11-28T00:00:00.000Z', null],
+      ['007', 'c2', '2025-11-28T08:15:00.000Z', null],
+      ['0042', 'c2', '2025-11-28T18:05:00.000Z', null],
+      ['0042', 'c\n3', '2025-11-28T00:00:00.000Z', null],
+    ]);
+    // Members with just their id; placeholder classes titled with their id, so joins work.
+    expect(await q('select member_id, signup_at, timezone from source.member order by member_id')).toEqual([
+      { member_id: '0042', signup_at: null, timezone: null },
+      { member_id: '007', signup_at: null, timezone: null },
+    ]);
+    expect((await q<{ class_id: string; title: string }>('select class_id, title from source.class order by class_id')).map((r) => [r.class_id, r.title])).toEqual([
+      ['c\n3', 'c\n3'],
+      ['c,1', 'c,1'],
+      ['c2', 'c2'],
+    ]);
+    // A second import adds to the first; known members and classes are not added twice.
+    const again = await interactions(await file('user,item,time\n007,c2,1764374400\n9,c9,1764374400\n'));
+    expect(again).toMatchObject({ rows: 2, workouts: 2, membersAdded: 1, placeholderClasses: 1 });
+    expect(await counts()).toEqual({ member: 3, instructor: 0, class: 4, workout: 6 });
+  });
+
+  it('imports the fixture files: interactions, then items upserting over the placeholders', async () => {
+    const i = await importInteractions(pool, { file: path.join(FIXTURES, 'interactions.csv'), userCol: 'user_id', itemCol: 'item_id', timeCol: 'timestamp' });
+    expect(i).toMatchObject({ rows: 4, workouts: 4, membersAdded: 2, placeholderClasses: 3 });
+    const items = await importItems(pool, {
+      file: path.join(FIXTURES, 'items.csv'),
+      itemCol: 'item_id',
+      titleCol: 'title',
+      categoryCol: 'category',
+      durationCol: 'minutes',
+      creatorCol: 'creator',
+    });
+    expect(items).toMatchObject({ kind: 'items', rows: 3, classesAdded: 1, classesUpdated: 2, instructorsAdded: 2, duplicateIds: 0, placeholderClasses: 0 });
+    expect(await q('select class_id, title, discipline, duration_min, instructor_id from source.class order by class_id')).toEqual([
+      { class_id: '101', title: '20 min Ride, Fast', discipline: 'cycling', duration_min: 20, instructor_id: 'Ana Ruiz' },
+      { class_id: '102', title: 'Yoga "Flow"', discipline: 'yoga', duration_min: 30, instructor_id: 'Ruiz, Ana' },
+      { class_id: '103', title: '103', discipline: null, duration_min: null, instructor_id: null }, // still a placeholder
+      { class_id: '104', title: 'Sleep Meditation', discipline: 'meditation', duration_min: 10, instructor_id: null },
+    ]);
+    expect(await q('select instructor_id, name from source.instructor order by instructor_id')).toEqual([
+      { instructor_id: 'Ana Ruiz', name: 'Ana Ruiz' },
+      { instructor_id: 'Ruiz, Ana', name: 'Ruiz, Ana' },
+    ]);
+    // Every workout joins to a class.
+    expect(Number((await q<{ n: number }>('select count(*) as n from source.workout w join source.class using (class_id)'))[0]!.n)).toBe(4);
+  });
+
+  it('items: only the columns given are set, an empty cell keeps the existing value, a repeated id takes the last row', async () => {
+    await importItems(pool, { file: await file('id,name,cat,len\nA1,Ride,cycling,30\nA2,Run,running,20\n'), itemCol: 'id', titleCol: 'name', categoryCol: 'cat', durationCol: 'len' });
+    const s = await importItems(pool, { file: await file('id,len,cat\nA1,45,\nA1,60,\nA3,,\n'), itemCol: 'id', durationCol: 'len', categoryCol: 'cat' });
+    expect(s).toMatchObject({ rows: 3, classesAdded: 1, classesUpdated: 1, duplicateIds: 1 });
+    expect(await q('select class_id, title, discipline, duration_min from source.class order by class_id')).toEqual([
+      { class_id: 'A1', title: 'Ride', discipline: 'cycling', duration_min: 60 },
+      { class_id: 'A2', title: 'Run', discipline: 'running', duration_min: 20 },
+      { class_id: 'A3', title: 'A3', discipline: null, duration_min: null },
+    ]);
+  });
+
+  it('reports every bad row with its line number (line breaks in quoted fields counted) and imports nothing', async () => {
+    await interactions(await file('user,item,time\nkeep,c0,1764288000\n')); // existing data must survive
+    const before = await counts();
+    const error = await failure(importInteractions(pool, { file: path.join(FIXTURES, 'interactions-bad.csv'), userCol: 'user_id', itemCol: 'item_id', timeCol: 'timestamp' }));
+    expect(error.details).toMatchObject({ badRowCount: 4 });
+    expect((error.details.badRows as { line: number }[]).map((b) => b.line)).toEqual([3, 6, 7, 8]);
+    expect(error.message).toMatch(/^4 bad rows in .*interactions-bad\.csv; nothing was imported:/);
+    expect(error.message).toContain('line 3: time "yesterday" in column "timestamp" is neither unix seconds nor ISO 8601');
+    expect(error.message).toContain('line 6: no value in column "user_id" (--user-col)');
+    expect(error.message).toContain('line 7: no value in column "timestamp" (--time-col)');
+    expect(error.message).toContain('line 8: time "2025-02-30"');
+    expect(await counts()).toEqual(before);
+  });
+
+  it('a bad row after many good batches still rolls everything back; past 100 bad rows it lists 100 and counts the rest', async () => {
+    const lines = ['user,item,time'];
+    for (let i = 0; i < 3000; i += 1) lines.push(`u${i},c${i % 50},${1764288000 + i}`);
+    lines.push('late,c1,not-a-time'); // line 3002
+    const late = await failure(interactions(await file(lines.join('\r\n')), { batchSize: 500 }));
+    expect(late.details).toMatchObject({ badRowCount: 1, badRows: [{ line: 3002 }] });
+    expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
+
+    const many = ['user,item,time'];
+    for (let i = 0; i < 250; i += 1) many.push(`u${i},c${i},${i % 2 === 0 ? 'soon' : '1764288000'}`);
+    const error = await failure(interactions(await file(`${many.join('\n')}\n`)));
+    expect(error.details.badRowCount).toBe(125);
+    const listed = error.details.badRows as { line: number }[];
+    expect(listed).toHaveLength(100);
+    expect(listed[0]!.line).toBe(2);
+    expect(listed[99]!.line).toBe(200);
+    expect(error.message).toContain('… and 25 more bad rows');
+    expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
+  });
+
+  it('reports malformed CSV (an unclosed quote) at the line its row starts on', async () => {
+    const error = await failure(interactions(await file('user,item,time\n1,a,1764288000\n2,"b,1764288000\n3,c,1764288000\n')));
+    expect(error.details).toMatchObject({ badRowCount: 1 });
+    expect((error.details.badRows as { line: number; message: string }[])[0]).toMatchObject({ line: 3, message: expect.stringMatching(/malformed CSV/) });
+    const stray = await failure(interactions(await file('user,item,time\r\n1,"a\r\nb",1764288000\r\n2,"b"x,1764288000\r\n3,c,1764288000\r\n')));
+    expect(stray.details.badRows).toEqual([{ line: 4, message: expect.stringMatching(/^malformed CSV \(Invalid Closing Quote/) }]);
+    expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
+  });
+
+  it('rejects unknown column names and unreadable files before reading any row', async () => {
+    const f = await file('user,item,time\n1,a,1764288000\n');
+    const error = await failure(interactions(f, { timeCol: 'ts', userCol: 'member' }));
+    expect(error.message).toMatch(/unknown column: --user-col "member", --time-col "ts" \(the header of .* has "user", "item", "time"\)/);
+    await failure(importItems(pool, { file: f, itemCol: 'item', durationCol: 'minutes' }));
+    await failure(interactions(path.join(dir, 'missing.csv')));
+    await failure(interactions(await file('')));
+    expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
+  });
+
+  it('items: a bad duration or a missing id is reported by line and nothing lands', async () => {
+    const error = await failure(importItems(pool, { file: await file('id,len\nA1,30\n,20\nA3,thirty\nA4,-5\n'), itemCol: 'id', durationCol: 'len' }));
+    expect((error.details.badRows as { line: number; message: string }[]).map((b) => [b.line, b.message])).toEqual([
+      [3, 'no value in column "id" (--item-col)'],
+      [4, 'duration "thirty" in column "len" is not a number of minutes'],
+      [5, 'duration "-5" in column "len" is not a number of minutes'],
+    ]);
+    expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
+  });
+
+  it('--replace empties the target tables in the same transaction (and a failed replace keeps the old data)', async () => {
+    await interactions(await file('user,item,time\nold1,c1,1764288000\nold2,c2,1764288000\n'));
+    await importItems(pool, { file: await file('id,name\nc1,One\nc3,Three\n'), itemCol: 'id', titleCol: 'name' });
+    // A bad file with --replace: nothing is emptied.
+    await failure(interactions(await file('user,item,time\nnew,c1,never\n'), { replace: true }));
+    expect(await counts()).toEqual({ member: 2, instructor: 0, class: 3, workout: 2 });
+
+    const replaced = await interactions(await file('user,item,time\nnew,c1,1764288000\n'), { replace: true });
+    expect(replaced).toMatchObject({ replaced: true, replacedTables: ['source.workout', 'source.member'], workouts: 1, membersAdded: 1, placeholderClasses: 0 });
+    expect(await q('select member_id from source.member')).toEqual([{ member_id: 'new' }]);
+    expect(await q('select workout_id, member_id from source.workout')).toEqual([{ workout_id: 1, member_id: 'new' }]); // identity restarted
+
+    // Items --replace: the catalogue is the file's; classes workouts still reference come back as placeholders.
+    const items = await importItems(pool, { file: await file('id,name\nc9,Nine\n'), itemCol: 'id', titleCol: 'name', replace: true });
+    expect(items).toMatchObject({ replaced: true, replacedTables: ['source.class', 'source.instructor'], classesAdded: 1, placeholderClasses: 1 });
+    expect(await q('select class_id, title from source.class order by class_id')).toEqual([
+      { class_id: 'c1', title: 'c1' },
+      { class_id: 'c9', title: 'Nine' },
+    ]);
+  });
+
+  it('streams a large file in batches', async () => {
+    const rows = 60_000;
+    const chunks: string[] = ['user,item,time\n'];
+    for (let i = 0; i < rows; i += 1) chunks.push(`m${i % 7000},"class ${i % 900}, part ${Math.floor(i / 900) % 3}",${1764288000 + i}\n`);
+    const summary = await interactions(await file(chunks.join('')), { batchSize: 4000 });
+    expect(summary).toMatchObject({ rows, workouts: rows, membersAdded: 7000, placeholderClasses: 2700 });
+    expect(await counts()).toEqual({ member: 7000, instructor: 0, class: 2700, workout: rows });
+  });
+});
