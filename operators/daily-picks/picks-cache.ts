@@ -1,0 +1,39 @@
+/**
+ * Redis layout of the serving cache, shared by publish (writer) and the picks API (reader).
+ * Each publication has its own hash (field = member id), so a swap is one SET of the
+ * pointer, and a reader that read the old pointer still finds the old hash: only
+ * publications older than `previous` are deleted.
+ */
+export class PicksCacheKeys {
+  constructor(readonly prefix: string) {}
+
+  /** String: id of the publication the API serves. */
+  get current(): string {
+    return `${this.prefix}:picks:current`;
+  }
+
+  /** Hash member id → CachedMemberPicks JSON. */
+  members(publicationId: number): string {
+    return `${this.prefix}:picks:pub:${publicationId}:members`;
+  }
+
+  /** String: JSON of the publication (modelVersion, generatedAt, popularRows). */
+  meta(publicationId: number): string {
+    return `${this.prefix}:picks:pub:${publicationId}:meta`;
+  }
+}
+
+/** A member's rows as cached: picks as `[classId, score, reason]`. */
+export interface CachedMemberPicks {
+  modelVersion: string;
+  generatedAt: string;
+  rows: { row: string; picks: [classId: string, score: number, reason: string][] }[];
+}
+
+export interface CachedPublicationMeta {
+  publicationId: number;
+  runId: string;
+  modelVersion: string;
+  generatedAt: string;
+  popularRows: { row: string; picks: { classId: string; score: number; reason: string }[] }[];
+}

@@ -1,0 +1,252 @@
+
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Database } from '../../core/db/client.ts';
+import { picksPublications } from '../../core/db/schema/picks.ts';
+import { eq, and, inArray } from 'drizzle-orm';
+import { PicksCacheKeys, type CachedMemberPicks, type CachedPublicationMeta } from './picks-cache.ts';
+import { readPicksByMember, readPicksDictionary, type PicksDictionary } from './picks-file.ts';
+
+/** Serialises publishes and rollbacks across processes (a session-level advisory lock). */
+const PUBLISH_LOCK = 0x70696b73; // "piks"
+
+export interface PublishRequest {
+  dagId: string;
+  runId: string;
+  picksFile: string;
+  dictionaryFile: string;
+  /** Redis key prefix (the installation's queue prefix). */
+  cachePrefix: string;
+  /** Rows per INSERT statement. @defaultValue 20000 */
+  insertBatch?: number;
+  log?: (message: string) => void;
+}
+
+export type PublishResult = {
+  publicationId: number;
+  /** False when this run's picks were already the published set (a retry or a rerun). */
+  published: boolean;
+  members: number;
+  picks: number;
+  modelVersion: string;
+  seconds: { load: number; index: number; cache: number; swap: number };
+};
+
+export class PublishError extends Error {
+  override readonly name = 'PublishError';
+}
+
+async function withPublishLock<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [PUBLISH_LOCK]);
+    try {
+      return await work(client);
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [PUBLISH_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+function stagingTable(publicationId: number): string {
+  return `picks_staging_${publicationId}`;
+}
+
+/** The model version most of the set's members got (the set's headline version). */
+function headlineVersion(dictionary: PicksDictionary): string {
+  if (dictionary.counts.model > 0) return dictionary.modelVersions.find((v) => v !== 'heuristics' && v !== 'popularity') ?? 'heuristics';
+  return dictionary.counts.heuristics > 0 ? 'heuristics' : 'popularity';
+}
+
+/**
+ * Publishes a run's picks: loads them into a staging table and the serving cache, then swaps
+ * the staging table in as `picks` (the old set becomes `picks_previous`) in one transaction,
+ * and points the cache at the new set. Readers see the old set or the new one, never a mix.
+ * Idempotent: publishing a run whose picks are already current only re-checks the cache
+ * pointer; a retry after a crash starts the load again.
+ */
+export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, request: PublishRequest): Promise<PublishResult> {
+  const log = request.log ?? (() => undefined);
+  const keys = new PicksCacheKeys(request.cachePrefix);
+  const dictionary = await readPicksDictionary(request.dictionaryFile);
+  const modelVersion = headlineVersion(dictionary);
+  return withPublishLock(pool, async (client) => {
+    const existing = await db.query.picksPublications.findFirst({
+      where: and(eq(picksPublications.dagId, request.dagId), eq(picksPublications.runId, request.runId)),
+    });
+    if (existing && existing.status === 'current') {
+      await redis.set(keys.current, String(existing.id));
+      log(`run ${request.runId}'s picks are already published (publication ${existing.id}); cache pointer checked`);
+      return { publicationId: existing.id, published: false, members: existing.memberCount, picks: existing.pickCount, modelVersion: existing.modelVersion, seconds: { load: 0, index: 0, cache: 0, swap: 0 } };
+    }
+    if (existing && existing.status !== 'staged') {
+      throw new PublishError(
+        `run ${request.runId}'s picks were published before and have since been replaced (publication ${existing.id} is ${existing.status}); ` +
+          'use `flywheel picks rollback` to serve the previous set again',
+      );
+    }
+    const publicationId =
+      existing?.id ??
+      (
+        await db
+          .insert(picksPublications)
+          .values({
+            dagId: request.dagId,
+            runId: request.runId,
+            modelVersion,
+            generatedAt: new Date(dictionary.generatedAt),
+            status: 'staged',
+            memberCount: 0,
+            pickCount: 0,
+          })
+          .returning({ id: picksPublications.id })
+      )[0]!.id;
+    const staging = stagingTable(publicationId);
+    const t0 = performance.now();
+    await client.query(`drop table if exists ${staging}`);
+    await client.query(`create table ${staging} (like picks including defaults)`);
+    const batchSize = request.insertBatch ?? 20_000;
+    const generatedAt = new Date(dictionary.generatedAt);
+    let members = 0;
+    let picks = 0;
+    const columns = () => ({ member: [] as string[], row: [] as string[], position: [] as number[], cls: [] as string[], score: [] as number[], reason: [] as string[], model: [] as string[] });
+    let buffer = columns();
+    const flush = async () => {
+      if (buffer.member.length === 0) return;
+      await client.query(
+        `insert into ${staging} (member_id, row, position, class_id, score, reason, model_version, run_id, generated_at)
+         select m, r, p, c, s, re, mv, $8, $9 from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::real[], $6::text[], $7::text[]) as t(m, r, p, c, s, re, mv)`,
+        [buffer.member, buffer.row, buffer.position, buffer.cls, buffer.score, buffer.reason, buffer.model, request.runId, generatedAt],
+      );
+      buffer = columns();
+    };
+    const membersKey = keys.members(publicationId);
+    await redis.unlink(membersKey);
+    let cacheMs = 0;
+    for await (const group of readPicksByMember(request.picksFile, dictionary)) {
+      const cacheStart = performance.now();
+      const pipeline = redis.pipeline();
+      for (const member of group) {
+        const cached: CachedMemberPicks = {
+          modelVersion: member.modelVersion,
+          generatedAt: dictionary.generatedAt,
+          rows: member.rows.map((row) => ({ row: row.row, picks: row.picks.map((p) => [p.classId, p.score, p.reason] as [string, number, string]) })),
+        };
+        pipeline.hset(membersKey, member.memberId, JSON.stringify(cached));
+      }
+      await pipeline.exec();
+      cacheMs += performance.now() - cacheStart;
+      for (const member of group) {
+        members += 1;
+        for (const row of member.rows) {
+          for (const pick of row.picks) {
+            buffer.member.push(member.memberId);
+            buffer.row.push(row.row);
+            buffer.position.push(pick.position);
+            buffer.cls.push(pick.classId);
+            buffer.score.push(pick.score);
+            buffer.reason.push(pick.reason);
+            buffer.model.push(member.modelVersion);
+            picks += 1;
+          }
+        }
+        if (buffer.member.length >= batchSize) await flush();
+      }
+    }
+    await flush();
+    const meta: CachedPublicationMeta = { publicationId, runId: request.runId, modelVersion, generatedAt: dictionary.generatedAt, popularRows: dictionary.popularRows };
+    await redis.set(keys.meta(publicationId), JSON.stringify(meta));
+    const t1 = performance.now();
+    await client.query(`alter table ${staging} add constraint ${staging}_pkey primary key (member_id, row, position)`);
+    await client.query(`analyze ${staging}`);
+    const t2 = performance.now();
+    log(`loaded ${picks} picks for ${members} members into ${staging} and the cache`);
+
+    await client.query('begin');
+    try {
+      // Readers queue behind this lock for the few milliseconds of the renames.
+      await client.query('lock table picks, picks_previous in access exclusive mode');
+      await client.query('drop table picks_previous');
+      await client.query('alter table picks rename to picks_previous');
+      await client.query('alter index picks_pkey rename to picks_previous_pkey');
+      await client.query(`alter table ${staging} rename to picks`);
+      await client.query(`alter index ${staging}_pkey rename to picks_pkey`);
+      await client.query(`update picks_publication set status = 'retired' where status = 'previous'`);
+      await client.query(`update picks_publication set status = 'previous' where status = 'current'`);
+      await client.query(
+        `update picks_publication set status = 'current', member_count = $2, pick_count = $3, model_version = $4, published_at = now(), popular_rows = $5 where id = $1`,
+        [publicationId, members, picks, modelVersion, JSON.stringify(dictionary.popularRows)],
+      );
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+    await redis.set(keys.current, String(publicationId));
+    const t3 = performance.now();
+    await dropRetiredCaches(db, redis, keys);
+    log(`publication ${publicationId} (run ${request.runId}, ${modelVersion}) is current`);
+    return {
+      publicationId,
+      published: true,
+      members,
+      picks,
+      modelVersion,
+      seconds: { load: (t1 - t0 - cacheMs) / 1000, index: (t2 - t1) / 1000, cache: cacheMs / 1000, swap: (t3 - t2) / 1000 },
+    };
+  });
+}
+
+async function dropRetiredCaches(db: Database, redis: Redis, keys: PicksCacheKeys): Promise<void> {
+  const retired = await db.select({ id: picksPublications.id }).from(picksPublications).where(inArray(picksPublications.status, ['retired']));
+  const stale = retired.flatMap((r) => [keys.members(r.id), keys.meta(r.id)]);
+  if (stale.length > 0) await redis.unlink(...stale);
+}
+
+export type RollbackResult = {
+  /** The publication now served. */
+  current: { publicationId: number; runId: string; modelVersion: string };
+  /** The one it replaced (now `previous`: rolling back again restores it). */
+  previous: { publicationId: number; runId: string; modelVersion: string };
+};
+
+/** Swaps `picks` and `picks_previous` (and the cache pointer): the set before the last publish is served again. */
+export async function rollbackPicks(db: Database, pool: pg.Pool, redis: Redis, cachePrefix: string): Promise<RollbackResult> {
+  const keys = new PicksCacheKeys(cachePrefix);
+  return withPublishLock(pool, async (client) => {
+    const rows = await db.select().from(picksPublications).where(inArray(picksPublications.status, ['current', 'previous']));
+    const current = rows.find((r) => r.status === 'current');
+    const previous = rows.find((r) => r.status === 'previous');
+    if (!current || !previous) throw new PublishError('nothing to roll back to: there is no previous published set');
+    const exists = await redis.exists(keys.members(previous.id));
+    await client.query('begin');
+    try {
+      await client.query('lock table picks, picks_previous in access exclusive mode');
+      await client.query('alter table picks rename to picks_swap');
+      await client.query('alter index picks_pkey rename to picks_swap_pkey');
+      await client.query('alter table picks_previous rename to picks');
+      await client.query('alter index picks_previous_pkey rename to picks_pkey');
+      await client.query('alter table picks_swap rename to picks_previous');
+      await client.query('alter index picks_swap_pkey rename to picks_previous_pkey');
+      await client.query(`update picks_publication set status = case when id = $1 then 'previous' else 'current' end where id in ($1, $2)`, [current.id, previous.id]);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+    // Without its cache (Redis lost it), the API reads the restored set from PostgreSQL.
+    if (exists) await redis.set(keys.current, String(previous.id));
+    else await redis.del(keys.current);
+    const describe = (r: typeof current) => ({ publicationId: r.id, runId: r.runId, modelVersion: r.modelVersion });
+    return { current: describe(previous), previous: describe(current) };
+  });
+}
+
+/** The publication now served, or null before the first publish. */
+export async function currentPublication(db: Database) {
+  return (await db.query.picksPublications.findFirst({ where: eq(picksPublications.status, 'current') })) ?? null;
+}
+
+
