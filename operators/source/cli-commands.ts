@@ -3,7 +3,7 @@
  * Bad input (options, rows, non-empty tables) prints `error: …` on stderr and exits 2; with
  * `--json` a machine-readable report goes to stdout as well.
  */
-import { Option, type Command } from 'commander';
+import { Option, type Command, type CommanderError } from 'commander';
 import { loadConfig } from '../../core/config.ts';
 import { connectDatabase } from '../../core/db/client.ts';
 import { SourceInputError } from './errors.ts';
@@ -47,6 +47,9 @@ function untilDate(value: string | undefined): Date | undefined {
 
 const jsonOption = () => new Option('--json', 'print JSON');
 
+/** Commander's own parse errors (a missing required option, an unknown option) are bad input too: exit 2, not 1. */
+const badInputExit = (error: CommanderError): never => process.exit(error.exitCode === 0 ? 0 : 2);
+
 function seedLine(s: SeedSummary): string {
   const k = s.memberKinds;
   return [
@@ -72,6 +75,7 @@ function importLine(s: ImportSummary): string {
 export function registerSourceCommands(program: Command): void {
   program
     .command('seed')
+    .exitOverride(badInputExit)
     .description('fill the source tables with a generated connected-fitness platform (deterministic for a seed)')
     .requiredOption('--members <n>', 'members')
     .requiredOption('--classes <n>', 'classes in the catalogue')
@@ -96,9 +100,10 @@ export function registerSourceCommands(program: Command): void {
       });
     });
 
-  const imports = program.command('import').description('bring your own data: CSV files into the source tables');
+  const imports = program.command('import').description('bring your own data: CSV files into the source tables').exitOverride(badInputExit);
   imports
     .command('interactions')
+    .exitOverride(badInputExit)
     .description('workouts (member, item, time) from a CSV file with a header row')
     .requiredOption('--file <path>', 'CSV file')
     .requiredOption('--user-col <name>', 'column with the member id')
@@ -121,6 +126,7 @@ export function registerSourceCommands(program: Command): void {
     });
   imports
     .command('items')
+    .exitOverride(badInputExit)
     .description('classes (items) from a CSV file with a header row; upserts over existing and placeholder classes')
     .requiredOption('--file <path>', 'CSV file')
     .requiredOption('--item-col <name>', 'column with the class (item) id')
