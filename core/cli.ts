@@ -16,6 +16,7 @@ import type { JsonObject } from './sdk/json.ts';
 import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
 import { registerAuthCommands } from '../web/auth/cli-commands.ts';
 import { registerSourceCommands } from '../operators/source/cli-commands.ts';
+import { registerPicksCommands } from '../operators/daily-picks/cli-commands.ts';
 
 const program = new Command('flywheel')
   .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
@@ -344,6 +345,7 @@ pools
   });
 
 registerSourceCommands(program);
+registerPicksCommands(program);
 
 registerAuthCommands(program);
 

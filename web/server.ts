@@ -18,6 +18,7 @@ import { runsRouter } from './api/runs.ts';
 import { sessionRouter } from './api/session.ts';
 import { tasksRouter } from './api/tasks.ts';
 import { authenticate, sessionMiddleware } from './auth/middleware.ts';
+import { picksRouter } from './picks-api.ts';
 import { errorHandler, HttpError } from './http.ts';
 
 export { HttpError } from './http.ts';
@@ -27,6 +28,8 @@ export interface WebAppOptions {
   logger: Logger;
   /** Redis (ioredis), for the picks serving cache. */
   redis: Redis;
+  /** Key prefix of the picks serving cache in Redis (the installation's queue prefix). @defaultValue 'flywheel' */
+  cachePrefix?: string;
   /** DAG definitions, for operator actions (trigger, clear, mark). */
   dags: DagBag;
   /** The queues operator actions enqueue tries on. */
@@ -62,6 +65,7 @@ export function webOptionsFromRuntime(runtime: Runtime): WebAppOptions {
     db: runtime.db,
     logger: runtime.logger,
     redis: runtime.redis,
+    cachePrefix: runtime.config.queuePrefix,
     dags: runtime.dags,
     executor: runtime.executor,
     secretKey: runtime.config.secretKey,
@@ -128,6 +132,7 @@ export function createWebApp(options: WebAppOptions): express.Express {
 
   // Public endpoints that product services call without credentials are mounted here, above the
   // session and auth middleware (the picks serving API: GET /api/v1/members/:memberId/picks).
+  app.use('/api/v1', picksRouter({ db, redis: options.redis, cachePrefix: options.cachePrefix ?? 'flywheel' }));
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: true }));

@@ -23,16 +23,31 @@ export function computePopularity(catalogue: Catalogue, history: History, asOf: 
   const windowDays = options.windowDays ?? 14;
   const windowStart = asOf - windowDays * DAY_MS;
   const recent = new Float64Array(catalogue.size);
-  const disciplineShare = new Float64Array(catalogue.disciplines.length + 1);
-  const durationShare = new Float64Array(catalogue.durations.length + 1);
-  const instructorShare = new Float64Array(catalogue.instructors.length + 1);
+  const all = new Float64Array(catalogue.size);
   const n = history.workoutCount;
   for (let i = 0; i < n; i++) {
     const c = history.classIdx[i]!;
     if (history.startedAt[i]! >= windowStart) recent[c]! += 1;
-    disciplineShare[catalogue.discipline[c]! + 1]! += 1;
-    durationShare[catalogue.durationIdx[c]! + 1]! += 1;
-    instructorShare[catalogue.instructor[c]! + 1]! += 1;
+    all[c]! += 1;
+  }
+  return popularityFromCounts(catalogue, recent, all, asOf, options);
+}
+
+/**
+ * Popularity from per-class counts: `recent` workouts in the window, and `all` workouts
+ * (for the discipline / duration / instructor priors).
+ */
+export function popularityFromCounts(catalogue: Catalogue, recent: Float64Array, all: Float64Array, asOf: number, options: PopularityOptions = {}): Popularity {
+  const windowDays = options.windowDays ?? 14;
+  const disciplineShare = new Float64Array(catalogue.disciplines.length + 1);
+  const durationShare = new Float64Array(catalogue.durations.length + 1);
+  const instructorShare = new Float64Array(catalogue.instructors.length + 1);
+  for (let c = 0; c < catalogue.size; c++) {
+    const count = all[c]!;
+    if (count === 0) continue;
+    disciplineShare[catalogue.discipline[c]! + 1]! += count;
+    durationShare[catalogue.durationIdx[c]! + 1]! += count;
+    instructorShare[catalogue.instructor[c]! + 1]! += count;
   }
   const normalise = (shares: Float64Array) => {
     // Laplace smoothing: a value nobody took yet still has a small prior.

@@ -73,10 +73,13 @@ export async function* readRanking(file: string): AsyncGenerator<RankingBatch> {
   for await (const batch of readArrowBatches(file)) {
     const classData = batch.getChild('class_idx')!.data[0]!;
     const scoreData = batch.getChild('score')!.data[0]!;
-    const base = (classData.valueOffsets as Int32Array)[0]!;
-    const offsets = Int32Array.from(classData.valueOffsets as Int32Array, (o) => o - base);
-    const scoreBase = (scoreData.valueOffsets as Int32Array)[0]!;
-    const length = offsets[offsets.length - 1]!;
+    // Arrow pads buffers to 8 bytes: only the first numRows + 1 offsets are offsets.
+    const n = batch.numRows;
+    const rawOffsets = (classData.valueOffsets as Int32Array).subarray(classData.offset, classData.offset + n + 1);
+    const base = rawOffsets[0]!;
+    const offsets = Int32Array.from(rawOffsets, (o) => o - base);
+    const scoreBase = (scoreData.valueOffsets as Int32Array)[scoreData.offset]!;
+    const length = offsets[n]!;
     yield {
       memberIds: stringColumn(batch, 'member_id') as string[],
       offsets,

@@ -1,0 +1,269 @@
+import { sql } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import type { Database } from '../../core/db/client.ts';
+import { Catalogue } from './catalogue.ts';
+import { HeuristicScorer, popularityFromCounts, type Popularity } from './heuristics.ts';
+import { PicksCacheKeys, type CachedMemberPicks, type CachedPublicationMeta } from './picks-cache.ts';
+import { profileFromWorkouts } from './profiles.ts';
+import { currentPublication } from './publish.ts';
+import { cutRows } from './rows/cut-rows.ts';
+import { defaultRowSpecs } from './rows/row-specs.ts';
+import { TopN } from './top-n.ts';
+
+/** Where a response's rows came from. */
+export type PicksResponseSource = 'cache' | 'database' | 'heuristics' | 'popular';
+
+export interface PickView {
+  classId: string;
+  title: string | null;
+  discipline: string | null;
+  durationMin: number | null;
+  instructor: string | null;
+  score: number;
+  reason: string;
+}
+
+export interface MemberPicksView {
+  memberId: string;
+  source: PicksResponseSource;
+  modelVersion: string | null;
+  generatedAt: string | null;
+  rows: { row: string; picks: PickView[] }[];
+}
+
+export interface PicksReaderOptions {
+  db: Database;
+  redis: Redis;
+  /** Redis key prefix of the serving cache (the installation's queue prefix). */
+  cachePrefix: string;
+  /**
+   * How long the current publication pointer and class metadata are reused before being
+   * read again. A publish is visible to this reader within this time.
+   * @defaultValue 1000
+   */
+  refreshMs?: number;
+  /** @defaultValue 10 */
+  rowSize?: number;
+  /** @defaultValue 100 */
+  rankedSize?: number;
+}
+
+/** A member id as the API accepts it: 1–128 characters, no whitespace or control characters. */
+export const MEMBER_ID_PATTERN = /^[^\s\p{Cc}]{1,128}$/u;
+
+export class InvalidMemberIdError extends Error {
+  override readonly name = 'InvalidMemberIdError';
+}
+
+interface ClassInfo {
+  title: string;
+  discipline: string | null;
+  durationMin: number | null;
+  instructor: string | null;
+}
+
+const ROW_ORDER = ['for_your_usual', 'quick_workout', 'something_new', 'ranked'];
+
+function orderRows<T extends { row: string }>(rows: T[]): T[] {
+  const rank = (row: string) => {
+    const i = ROW_ORDER.indexOf(row);
+    return i < 0 ? ROW_ORDER.length : i;
+  };
+  return [...rows].sort((a, b) => rank(a.row) - rank(b.row) || a.row.localeCompare(b.row));
+}
+
+/**
+ * Reads a member's published picks for the API and the CLI: from the Redis cache, else from
+ * the `picks` table, else heuristic rows computed on request for a member with history the
+ * published set does not know yet, else the published popular rows.
+ */
+export class PicksReader {
+  private readonly keys: PicksCacheKeys;
+  private readonly refreshMs: number;
+  private pointer: { value: number | null; at: number } = { value: null, at: Number.NEGATIVE_INFINITY };
+  private classes: { byId: Map<string, ClassInfo>; at: number } | null = null;
+  private classesLoading: Promise<Map<string, ClassInfo>> | null = null;
+  private scorer: { catalogue: Catalogue; popularity: Popularity; scorer: HeuristicScorer; asOf: number; at: number } | null = null;
+
+  constructor(private readonly options: PicksReaderOptions) {
+    this.keys = new PicksCacheKeys(options.cachePrefix);
+    this.refreshMs = options.refreshMs ?? 1000;
+  }
+
+  async get(memberId: string): Promise<MemberPicksView> {
+    if (!MEMBER_ID_PATTERN.test(memberId)) {
+      throw new InvalidMemberIdError('memberId must be 1–128 characters without whitespace or control characters');
+    }
+    const publicationId = await this.currentPointer();
+    if (publicationId !== null) {
+      const cached = await this.options.redis.hget(this.keys.members(publicationId), memberId);
+      if (cached) {
+        const parsed = JSON.parse(cached) as CachedMemberPicks;
+        const classes = await this.classInfo();
+        return {
+          memberId,
+          source: 'cache',
+          modelVersion: parsed.modelVersion,
+          generatedAt: parsed.generatedAt,
+          rows: parsed.rows.map((row) => ({ row: row.row, picks: row.picks.map(([classId, score, reason]) => this.view(classes, classId, score, reason)) })),
+        };
+      }
+    }
+    const fromDatabase = await this.fromDatabase(memberId);
+    if (fromDatabase) return fromDatabase;
+    const fromHistory = await this.heuristicsOnRequest(memberId);
+    if (fromHistory) return fromHistory;
+    return this.popular(memberId, publicationId);
+  }
+
+  private async currentPointer(): Promise<number | null> {
+    const now = Date.now();
+    if (now - this.pointer.at < this.refreshMs) return this.pointer.value;
+    const raw = await this.options.redis.get(this.keys.current);
+    this.pointer = { value: raw === null ? null : Number(raw), at: now };
+    return this.pointer.value;
+  }
+
+  private view(classes: Map<string, ClassInfo>, classId: string, score: number, reason: string): PickView {
+    const info = classes.get(classId);
+    return {
+      classId,
+      title: info?.title ?? null,
+      discipline: info?.discipline ?? null,
+      durationMin: info?.durationMin ?? null,
+      instructor: info?.instructor ?? null,
+      score,
+      reason,
+    };
+  }
+
+  /** Class metadata for hydrating picks, reloaded at most every refreshMs (single flight). */
+  private async classInfo(): Promise<Map<string, ClassInfo>> {
+    const now = Date.now();
+    if (this.classes && now - this.classes.at < Math.max(this.refreshMs, 30_000)) return this.classes.byId;
+    if (!this.classesLoading) {
+      this.classesLoading = (async () => {
+        const result = await this.options.db.execute<{ class_id: string; title: string; discipline: string | null; duration_min: number | null; instructor: string | null }>(sql`
+          select c.class_id, c.title, c.discipline, c.duration_min, coalesce(i.name, c.instructor_id) as instructor
+          from source.class c left join source.instructor i on i.instructor_id = c.instructor_id`);
+        const byId = new Map<string, ClassInfo>();
+        for (const r of result.rows) byId.set(r.class_id, { title: r.title, discipline: r.discipline, durationMin: r.duration_min, instructor: r.instructor });
+        this.classes = { byId, at: Date.now() };
+        return byId;
+      })().finally(() => {
+        this.classesLoading = null;
+      });
+    }
+    return this.classes?.byId ?? this.classesLoading;
+  }
+
+  private async fromDatabase(memberId: string): Promise<MemberPicksView | null> {
+    // One statement reads one table: the set published at that moment, never a mix.
+    const result = await this.options.db.execute<{ row: string; position: number; class_id: string; score: number; reason: string; model_version: string; generated_at: Date }>(sql`
+      select row, position, class_id, score, reason, model_version, generated_at from picks where member_id = ${memberId} order by row, position`);
+    if (result.rows.length === 0) return null;
+    const classes = await this.classInfo();
+    const rows = new Map<string, PickView[]>();
+    for (const r of result.rows) {
+      let picks = rows.get(r.row);
+      if (!picks) rows.set(r.row, (picks = []));
+      picks.push(this.view(classes, r.class_id, Number(r.score), r.reason));
+    }
+    const first = result.rows[0]!;
+    return {
+      memberId,
+      source: 'database',
+      modelVersion: first.model_version,
+      generatedAt: new Date(first.generated_at).toISOString(),
+      rows: orderRows([...rows].map(([row, picks]) => ({ row, picks }))),
+    };
+  }
+
+  /** Heuristic rows for a member with workouts the published set does not include (joined since). */
+  private async heuristicsOnRequest(memberId: string): Promise<MemberPicksView | null> {
+    const workouts = await this.options.db.execute<{ class_id: string; started_ms: number }>(sql`
+      select class_id, (extract(epoch from started_at) * 1000)::float8 as started_ms from source.workout
+      where member_id = ${memberId} order by started_at desc limit 500`);
+    if (workouts.rows.length === 0) return null;
+    const model = await this.heuristicModel();
+    if (!model) return null;
+    const { catalogue, scorer, asOf } = model;
+    const classIdx = workouts.rows
+      .map((w) => catalogue.index.get(w.class_id))
+      .filter((c): c is number => c !== undefined)
+      .reverse();
+    const profile = profileFromWorkouts(catalogue, classIdx, Number(workouts.rows[0]!.started_ms));
+    const excluded = new Uint8Array(catalogue.size);
+    for (const c of profile.taken) excluded[c] = 1;
+    const scores = scorer.score(profile, excluded);
+    const rankedSize = this.options.rankedSize ?? 100;
+    const best = new TopN(Math.max(300, rankedSize), catalogue.airedAt).select(scores);
+    const specs = defaultRowSpecs(this.options.rowSize ?? 10, rankedSize);
+    const rows = cutRows({ catalogue, profile, asOf, candidates: best, scores: Float64Array.from(best, (c) => scores[c]!), named: specs.named, ranked: specs.ranked });
+    const classes = await this.classInfo();
+    return {
+      memberId,
+      source: 'heuristics',
+      modelVersion: 'heuristics',
+      generatedAt: new Date().toISOString(),
+      rows: rows.map((row) => ({ row: row.row, picks: row.picks.map((p) => this.view(classes, catalogue.classIds[p.classIdx]!, p.score, p.reason)) })),
+    };
+  }
+
+  /** The catalogue and class popularity over the last 14 days, rebuilt at most every 10 minutes. */
+  private async heuristicModel() {
+    const now = Date.now();
+    if (this.scorer && now - this.scorer.at < 10 * 60_000) return this.scorer;
+    const classes = await this.options.db.execute<{ class_id: string; title: string; discipline: string | null; duration_min: number | null; instructor_id: string | null; instructor_name: string | null; language: string | null; aired_ms: number | null; is_encore: boolean }>(sql`
+      select c.class_id, c.title, c.discipline, c.duration_min, c.instructor_id, i.name as instructor_name, c.language,
+             (extract(epoch from c.aired_at) * 1000)::float8 as aired_ms, c.is_encore
+      from source.class c left join source.instructor i on i.instructor_id = c.instructor_id
+      where c.aired_at is null or c.aired_at <= now() order by c.class_id`);
+    if (classes.rows.length === 0) return null;
+    const rows = classes.rows;
+    const catalogue = Catalogue.fromColumns({
+      ids: rows.map((r) => r.class_id),
+      titles: rows.map((r) => r.title),
+      disciplineNames: rows.map((r) => r.discipline),
+      durations: rows.map((r) => r.duration_min ?? -1),
+      instructorIds: rows.map((r) => r.instructor_id),
+      instructorNamesByClass: rows.map((r) => r.instructor_name),
+      languages: rows.map((r) => r.language),
+      aired: rows.map((r) => (r.aired_ms === null ? Number.NaN : Number(r.aired_ms))),
+      encore: rows.map((r) => r.is_encore),
+    });
+    const counts = await this.options.db.execute<{ class_id: string; n: number }>(sql`
+      select class_id, count(*)::int as n from source.workout where started_at > now() - interval '14 days' group by class_id`);
+    const recent = new Float64Array(catalogue.size);
+    for (const r of counts.rows) {
+      const c = catalogue.index.get(r.class_id);
+      if (c !== undefined) recent[c] = Number(r.n);
+    }
+    const asOf = now;
+    const popularity = popularityFromCounts(catalogue, recent, recent, asOf);
+    this.scorer = { catalogue, popularity, scorer: new HeuristicScorer(catalogue, popularity, asOf), asOf, at: now };
+    return this.scorer;
+  }
+
+  private async popular(memberId: string, publicationId: number | null): Promise<MemberPicksView> {
+    let meta: Pick<CachedPublicationMeta, 'generatedAt' | 'popularRows'> | null = null;
+    if (publicationId !== null) {
+      const raw = await this.options.redis.get(this.keys.meta(publicationId));
+      if (raw) meta = JSON.parse(raw) as CachedPublicationMeta;
+    }
+    if (!meta) {
+      const publication = await currentPublication(this.options.db);
+      if (publication) meta = { generatedAt: publication.generatedAt.toISOString(), popularRows: publication.popularRows };
+    }
+    const classes = await this.classInfo();
+    return {
+      memberId,
+      source: 'popular',
+      modelVersion: meta ? 'popularity' : null,
+      generatedAt: meta?.generatedAt ?? null,
+      rows: (meta?.popularRows ?? []).map((row) => ({ row: row.row, picks: row.picks.map((p) => this.view(classes, p.classId, p.score, p.reason)) })),
+    };
+  }
+}
+
+
