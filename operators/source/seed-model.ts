@@ -461,7 +461,7 @@ export function buildMember(options: SeedModelOptions, catalogue: Catalogue, ind
   const roll = rng.next();
   let kind: MemberKind;
   if (roll < 0.03) kind = 'cold';
-  else if (roll < 0.09) kind = days > 61 ? 'inactive' : 'churned';
+  else if (roll < 0.09) kind = days > 60 ? 'inactive' : 'churned';
   else if (roll < 0.12) kind = 'churned';
   else if (roll < 0.22) kind = 'new';
   else kind = 'active';
@@ -471,7 +471,8 @@ export function buildMember(options: SeedModelOptions, catalogue: Catalogue, ind
   if (kind === 'cold') signupMs = until - Math.min(days, 5) * DAY_MS + Math.floor(rng.next() * Math.min(days, 5)) * DAY_MS + someTimeOfDay();
   else if (kind === 'new') signupMs = start + Math.floor(rng.next() * Math.max(1, days - 5)) * DAY_MS + someTimeOfDay();
   else signupMs = start - (1 + Math.floor(rng.next() * 1000)) * DAY_MS + someTimeOfDay();
-  if (kind === 'inactive') stopMs = start + (3 + Math.floor(rng.next() * Math.max(1, days - 64))) * DAY_MS;
+  // Inactive: the last workout is before until − 60 days (stop ∈ [start + 1 day, until − 60 days]).
+  if (kind === 'inactive') stopMs = start + (1 + Math.floor(rng.next() * (days - 60))) * DAY_MS;
   if (kind === 'churned') stopMs = start + Math.floor(rng.next() * days) * DAY_MS;
   if (kind === 'cold') stopMs = -Infinity;
 
@@ -625,8 +626,11 @@ export function simulateMember(options: SeedModelOptions, catalogue: Catalogue, 
     const midnight = offsets.localMidnight(member.timezone, day);
     let hour = member.hour;
     for (let s = 0; s < sessions; s += 1) {
-      const minutes = Math.round((hour + 0.9 * rng.normal()) * 60 + rng.int(60));
-      const t = midnight + Math.min(23 * 60 + 30, Math.max(5 * 60, minutes)) * 60_000 + rng.int(60) * 1000;
+      let minutes = Math.round((hour + 0.9 * rng.normal()) * 60 + rng.int(60));
+      // Nobody works out between 23:30 and 05:00: reflect off those edges (no pile-up at them).
+      if (minutes < 5 * 60) minutes = Math.min(10 * 60 - minutes, 23 * 60);
+      if (minutes > 23 * 60 + 30) minutes = Math.max(47 * 60 - minutes, 5 * 60);
+      const t = midnight + minutes * 60_000 + rng.int(60) * 1000;
       hour = (hour + 7) % 24; // a second session the same day comes later
       if (t < start || t >= until || t < member.signupMs || t >= member.stopMs) continue;
       session(options, catalogue, member, rng, state, weights, durationPosition, t, out);

@@ -87,6 +87,33 @@ describe('seed model', () => {
     expect(minimumClasses(90)).toBeLessThanOrEqual(OPTIONS.classes);
   });
 
+  it('has cold-start members, and inactive ones (last workout 60+ days ago) from --days 61 up', () => {
+    const lastWorkout = (out: WorkoutColumns) => {
+      const last = new Map<string, number>();
+      for (let k = 0; k < out.memberId.length; k += 1) last.set(out.memberId[k]!, Math.max(last.get(out.memberId[k]!) ?? 0, out.startedAt[k]!));
+      return last;
+    };
+    for (const days of [60, 61, 90]) {
+      const options = { ...OPTIONS, members: 600, classes: 200, days };
+      const { members, out } = generate(options);
+      const last = lastWorkout(out);
+      const limit = options.until.getTime() / 1000 - 60 * 86_400;
+      const inactive = members.filter((m) => m.kind === 'inactive');
+      const cold = members.filter((m) => m.kind === 'cold');
+      expect(cold.length).toBeGreaterThan(5);
+      for (const m of cold) {
+        expect(last.has(m.id)).toBe(false);
+        expect(m.signupMs).toBeGreaterThanOrEqual(options.until.getTime() - 5 * 86_400_000);
+      }
+      if (days <= 60) expect(inactive).toEqual([]);
+      else {
+        expect(inactive.length).toBeGreaterThan(10);
+        for (const m of inactive) expect(last.get(m.id)).toBeLessThan(limit);
+      }
+      for (const m of members.filter((x) => x.kind === 'active').slice(0, 50)) expect(m.signupMs).toBeLessThan(windowStartMs(options));
+    }
+  });
+
   it('a learned model beats the heuristics, which beat popularity (recall@10 on the next 3 days)', () => {
     const { catalogue, members, out } = data;
     const N = catalogue.count;
