@@ -281,6 +281,12 @@ export interface Catalogue {
   latent: Float32Array;
   /** bucket[discipline][durationIndex]: class indices sorted by aired time, and their aired times. */
   buckets: { ids: Int32Array; aired: Float64Array }[][];
+  /** An instructor's classes of one discipline in air order (a "program" to work through), keyed by `programKey`. */
+  series: Map<number, Int32Array>;
+}
+
+export function programKey(instructor: number, discipline: number): number {
+  return instructor * 64 + discipline;
 }
 
 export function padId(prefix: string, index: number, total: number): string {
@@ -359,6 +365,7 @@ export function buildCatalogue(options: SeedModelOptions): Catalogue {
     quality: new Float32Array(n),
     latent: new Float32Array(n * LATENT_DIM),
     buckets: [],
+    series: new Map(),
   };
   // New classes air every day of the window: ~30% of the catalogue, at least one a day.
   const fresh = Math.min(n - 2 * DISCIPLINES.length, Math.max(options.days, Math.round(0.3 * n)));
@@ -411,6 +418,15 @@ export function buildCatalogue(options: SeedModelOptions): Catalogue {
     }
     c.buckets.push(row);
   }
+  const series = new Map<number, number[]>();
+  for (let i = 0; i < n; i += 1) {
+    if (c.isEncore[i]) continue;
+    const key = programKey(c.instructor[i]!, c.discipline[i]!);
+    const list = series.get(key) ?? [];
+    list.push(i);
+    series.set(key, list);
+  }
+  for (const [key, list] of series) c.series.set(key, Int32Array.from(list.sort((a, b) => c.airedMs[a]! - c.airedMs[b]! || a - b)));
   return c;
 }
 
@@ -448,6 +464,10 @@ export interface Member {
   driftMs: number;
   driftDiscipline: number;
   driftDurationShift: number;
+  /** A program the member works through in air order (`programKey`), or -1. */
+  program: number;
+  /** Where in the program's back catalogue they start (0–1). */
+  programStart: number;
 }
 
 export function buildMember(options: SeedModelOptions, catalogue: Catalogue, index: number): Member {
@@ -526,6 +546,15 @@ export function buildMember(options: SeedModelOptions, catalogue: Catalogue, ind
   const drift = rng.chance(0.3);
   let driftDiscipline = favourites[0]!;
   while (drift && favourites.includes(driftDiscipline)) driftDiscipline = rng.weighted(popularity);
+  // 15% work through a program: a favourite instructor's classes of one discipline, in air order.
+  let program = -1;
+  const programStart = rng.next();
+  if (rng.chance(0.15) && favouriteInstructors.length > 0) {
+    const ins = favouriteInstructors[0]!;
+    const taught = catalogue.instructors[ins]!.disciplines;
+    const d = taught.find((x) => favourites.includes(x)) ?? taught[0]!;
+    if ((catalogue.series.get(programKey(ins, d))?.length ?? 0) >= 4) program = programKey(ins, d);
+  }
   return {
     index,
     id: padId('m', index, options.members),
@@ -547,6 +576,8 @@ export function buildMember(options: SeedModelOptions, catalogue: Catalogue, ind
     driftMs: drift ? start + Math.floor(rng.next() * days) * DAY_MS : Infinity,
     driftDiscipline: drift && rng.chance(0.6) ? driftDiscipline : -1,
     driftDurationShift: drift ? (rng.chance(0.5) ? 0.3 : -0.3) : 0,
+    program,
+    programStart,
   };
 }
 
@@ -591,6 +622,8 @@ export class OffsetTable {
 
 interface SimState {
   history: number[];
+  /** Next position in the member's program. */
+  programPos: number;
 }
 
 /**
@@ -602,7 +635,14 @@ export function simulateMember(options: SeedModelOptions, catalogue: Catalogue, 
   const rng = new Rng(streamSeed(options.seed, STREAM.workouts, member.index));
   const start = windowStartMs(options);
   const until = options.until.getTime();
-  const state: SimState = { history: [] };
+  let programPos = 0;
+  if (member.program >= 0) {
+    const list = catalogue.series.get(member.program)!;
+    let before = 0;
+    while (before < list.length && catalogue.airedMs[list[before]!]! < start) before += 1;
+    programPos = Math.floor(member.programStart * before * 0.8);
+  }
+  const state: SimState = { history: [], programPos };
   const before = out.memberId.length;
   const weights = member.disciplineWeights.slice();
   let durationPosition = member.durationPosition;
@@ -680,6 +720,14 @@ function session(
     // Repeat a class they took recently (not an encore special).
     const recent = state.history.slice(-20).filter((i) => catalogue.isEncore[i] === 0);
     if (recent.length > 0) cls = rng.pick(recent);
+  }
+  if (cls < 0 && member.program >= 0 && rng.chance(0.35)) {
+    // Working through a program: the next class of the series, if it has aired.
+    const list = catalogue.series.get(member.program)!;
+    if (state.programPos < list.length && catalogue.airedMs[list[state.programPos]!]! <= t) {
+      cls = list[state.programPos]!;
+      state.programPos += 1;
+    }
   }
   if (cls < 0) {
     const d = rng.weighted(weights);

@@ -114,6 +114,46 @@ describe('seed model', () => {
     }
   });
 
+  it('some members work through a program: an instructor’s series of classes in air order', () => {
+    const { catalogue, members, out } = data;
+    const index = new Map(catalogue.id.map((id, i) => [id, i]));
+    const byMember = new Map<string, number[]>();
+    for (let k = 0; k < out.memberId.length; k += 1) {
+      const list = byMember.get(out.memberId[k]!) ?? [];
+      list.push(index.get(out.classId[k]!)!);
+      byMember.set(out.memberId[k]!, list);
+    }
+    /** Of a member's workouts in a series, how many take a class whose predecessor in the series they took earlier. */
+    const successorShare = (m: (typeof members)[number], key: number) => {
+      const series = catalogue.series.get(key);
+      if (!series) return { next: 0, inSeries: 0 };
+      const position = new Map(Array.from(series, (c, i) => [c, i]));
+      const taken = new Set<number>();
+      let next = 0;
+      let inSeries = 0;
+      for (const c of byMember.get(m.id) ?? []) {
+        const p = position.get(c);
+        if (p === undefined || taken.has(p)) continue;
+        inSeries += 1;
+        if (taken.has(p - 1)) next += 1;
+        taken.add(p);
+      }
+      return { next, inSeries };
+    };
+    const withProgram = members.filter((m) => m.program >= 0 && m.kind === 'active');
+    const others = members.filter((m) => m.program < 0 && m.kind === 'active' && m.favouriteInstructors.length > 0);
+    expect(withProgram.length).toBeGreaterThan(members.length * 0.08);
+    const sum = (list: typeof members, key: (m: (typeof members)[number]) => number) =>
+      list.map((m) => successorShare(m, key(m))).reduce((a, b) => ({ next: a.next + b.next, inSeries: a.inSeries + b.inSeries }), { next: 0, inSeries: 0 });
+    const program = sum(withProgram, (m) => m.program);
+    const control = sum(others, (m) => {
+      const ins = m.favouriteInstructors[0]!;
+      return [...catalogue.series.keys()].find((k) => Math.floor(k / 64) === ins) ?? -1;
+    });
+    expect(program.next / program.inSeries).toBeGreaterThan(0.4);
+    expect(program.next / program.inSeries).toBeGreaterThan(3 * (control.next / Math.max(1, control.inSeries)));
+  });
+
   it('a learned model beats the heuristics, which beat popularity (recall@10 on the next 3 days)', () => {
     const { catalogue, members, out } = data;
     const N = catalogue.count;
