@@ -1,0 +1,150 @@
+/**
+ * The heuristic baseline on a hand-built history: member profiles (recency-weighted top
+ * discipline / duration / instructor, the usual set), the scorer (probabilities, exclusions,
+ * cold start = popularity) and the top-N selection (ties → newer class).
+ */
+import { describe, expect, it } from 'vitest';
+import { HeuristicScorer, popularityFromCounts } from '../../operators/daily-picks/heuristics.ts';
+import { profileFromWorkouts } from '../../operators/daily-picks/profiles.ts';
+import { TopN } from '../../operators/daily-picks/top-n.ts';
+import { DAY_MS, handCatalogue, type ClassSpec } from '../support/picks.ts';
+
+const AS_OF = Date.parse('2026-06-01T00:00:00Z');
+const OLD = new Date(AS_OF - 60 * DAY_MS);
+
+// The member's history: yoga once (oldest), six 30-min cycling classes with X, then two 45-min runs with Y (latest).
+const TAKEN: ClassSpec[] = [
+  { id: 'yoga20z', discipline: 'yoga', duration: 20, instructor: 'Z', airedAt: OLD },
+  ...Array.from({ length: 6 }, (_, i): ClassSpec => ({ id: `cyc30x_${i}`, discipline: 'cycling', duration: 30, instructor: 'X', airedAt: OLD })),
+  { id: 'run45y_0', discipline: 'running', duration: 45, instructor: 'Y', airedAt: OLD },
+  { id: 'run45y_1', discipline: 'running', duration: 45, instructor: 'Y', airedAt: OLD },
+];
+// Untaken: the perfect match first, then classes each one feature off.
+const CANDIDATES: ClassSpec[] = [
+  { id: 'match_cyc30x', discipline: 'cycling', duration: 30, instructor: 'X', airedAt: OLD },
+  { id: 'cyc30y', discipline: 'cycling', duration: 30, instructor: 'Y', airedAt: OLD },
+  { id: 'cyc45x', discipline: 'cycling', duration: 45, instructor: 'X', airedAt: OLD },
+  { id: 'run30x', discipline: 'running', duration: 30, instructor: 'X', airedAt: OLD },
+  { id: 'yoga30x', discipline: 'yoga', duration: 30, instructor: 'X', airedAt: OLD },
+  { id: 'str30x', discipline: 'strength', duration: 30, instructor: 'X', airedAt: OLD },
+  { id: 'str10w', discipline: 'strength', duration: 10, instructor: 'W', airedAt: OLD },
+  { id: 'med5w', discipline: 'meditation', duration: 5, instructor: 'W', airedAt: OLD },
+];
+const catalogue = handCatalogue([...TAKEN, ...CANDIDATES]);
+const idx = (id: string) => catalogue.index.get(id)!;
+const history = TAKEN.map((c) => idx(c.id)); // oldest first
+
+/** Every class equally popular: the member's profile alone orders the scores. */
+function uniformPopularity() {
+  const counts = new Float64Array(catalogue.size).fill(5);
+  return popularityFromCounts(catalogue, counts, counts, AS_OF);
+}
+
+describe('member profile', () => {
+  const profile = profileFromWorkouts(catalogue, history, AS_OF - DAY_MS);
+
+  it('finds the top discipline, duration and instructor and the usual set', () => {
+    expect(profile.workouts).toBe(9);
+    expect(catalogue.disciplines[profile.topDiscipline]).toBe('cycling');
+    expect(catalogue.durations[profile.topDuration]).toBe(30);
+    expect(catalogue.instructors[profile.topInstructor]).toBe('X');
+    // running is 2 of 9 recent-ish workouts (≥ 20 %), yoga 1 of 9 and the oldest (< 20 %).
+    expect([...profile.usualDisciplines].map((d) => catalogue.disciplines[d]).sort()).toEqual(['cycling', 'running']);
+    expect([...profile.taken].map((c) => catalogue.classIds[c]).sort()).toEqual(TAKEN.map((c) => c.id).sort());
+    expect([...profile.takenInstructors].map((i) => catalogue.instructors[i]).sort()).toEqual(['X', 'Y', 'Z']);
+  });
+
+  it('weighs recent workouts more: equal counts, the recent discipline wins', () => {
+    const strength = idx('str30x');
+    const cycling = idx('cyc45x');
+    const oldStrengthThenCycling = [...Array(5).fill(strength), ...Array(5).fill(cycling)];
+    const p = profileFromWorkouts(catalogue, oldStrengthThenCycling, AS_OF);
+    expect(catalogue.disciplines[p.topDiscipline]).toBe('cycling');
+    const q = profileFromWorkouts(catalogue, [...oldStrengthThenCycling].reverse(), AS_OF);
+    expect(catalogue.disciplines[q.topDiscipline]).toBe('strength');
+    expect(p.disciplineWeights.get(catalogue.discipline[cycling]!)!).toBeGreaterThan(p.disciplineWeights.get(catalogue.discipline[strength]!)!);
+  });
+
+  it('is empty without history: no top features, nothing usual', () => {
+    const empty = profileFromWorkouts(catalogue, [], Number.NaN);
+    expect([empty.topDiscipline, empty.topDuration, empty.topInstructor]).toEqual([-1, -1, -1]);
+    expect(empty.usualDisciplines.size).toBe(0);
+  });
+});
+
+describe('HeuristicScorer', () => {
+  const profile = profileFromWorkouts(catalogue, history, AS_OF - DAY_MS);
+  const excluded = new Uint8Array(catalogue.size);
+  for (const c of profile.taken) excluded[c] = 1;
+
+  it('ranks the untaken 30-min cycling class with X above every other class', () => {
+    const scores = Float64Array.from(new HeuristicScorer(catalogue, uniformPopularity(), AS_OF).score(profile, excluded));
+    const order = new TopN(catalogue.size, catalogue.airedAt).select(scores);
+    expect(catalogue.classIds[order[0]!]).toBe('match_cyc30x');
+    // Each feature the member likes counts: one feature off scores lower than the match,
+    // and a class sharing nothing with the history scores lowest of all.
+    for (const id of ['cyc30y', 'cyc45x', 'run30x', 'yoga30x', 'str30x']) expect(scores[idx(id)]!, id).toBeLessThan(scores[idx('match_cyc30x')]!);
+    expect(scores[idx('cyc30y')]!).toBeGreaterThan(scores[idx('med5w')]!);
+    expect(scores[idx('yoga30x')]!).toBeLessThan(scores[idx('run30x')]!); // usual discipline beats an unusual one
+    const worst = Math.min(...CANDIDATES.map((c) => scores[idx(c.id)]!));
+    expect(worst).toBe(Math.min(scores[idx('str10w')]!, scores[idx('med5w')]!));
+  });
+
+  it('gives probabilities: finite, positive, summing to 1 over the classes not excluded; taken classes -Infinity', () => {
+    const scores = new HeuristicScorer(catalogue, uniformPopularity(), AS_OF).score(profile, excluded);
+    let total = 0;
+    for (let c = 0; c < catalogue.size; c++) {
+      if (excluded[c] === 1) {
+        expect(scores[c], catalogue.classIds[c]).toBe(Number.NEGATIVE_INFINITY);
+        continue;
+      }
+      expect(Number.isFinite(scores[c]!)).toBe(true);
+      expect(scores[c]!).toBeGreaterThan(0);
+      total += scores[c]!;
+    }
+    expect(total).toBeCloseTo(1, 9);
+    // TopN never returns an excluded class.
+    const top = new TopN(catalogue.size, catalogue.airedAt).select(scores);
+    expect(top.length).toBe(CANDIDATES.length);
+    for (const c of top) expect(profile.taken.has(c)).toBe(false);
+  });
+
+  it('scores a cold-start member (no profile) by popularity alone', () => {
+    const recent = new Float64Array(catalogue.size);
+    // Distinct popularity for every class: class i has (i * 7 % size) + 1 recent workouts.
+    for (let c = 0; c < catalogue.size; c++) recent[c] = ((c * 7) % catalogue.size) + 1;
+    const popularity = popularityFromCounts(catalogue, recent, recent, AS_OF);
+    const scorer = new HeuristicScorer(catalogue, popularity, AS_OF);
+    const scores = Float64Array.from(scorer.score(null));
+    const byScore = [...new TopN(catalogue.size, catalogue.airedAt).select(scores)];
+    const byPopularity = [...catalogue.classIds.keys()].sort((a, b) => recent[b]! - recent[a]!);
+    expect(byScore).toEqual(byPopularity);
+    expect(scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    // An empty profile scores the same as no profile.
+    const empty = Float64Array.from(scorer.score(profileFromWorkouts(catalogue, [], Number.NaN)));
+    for (let c = 0; c < catalogue.size; c++) expect(empty[c]).toBeCloseTo(scores[c]!, 12);
+  });
+});
+
+describe('TopN', () => {
+  it('keeps the N best, best first, skipping excluded and non-finite scores', () => {
+    const aired = new Float64Array(8).fill(0);
+    const scores = Float64Array.from([0.1, 0.9, Number.NaN, 0.5, Number.NEGATIVE_INFINITY, 0.7, 0.3, 0.8]);
+    const excluded = new Uint8Array(8);
+    excluded[7] = 1;
+    expect([...new TopN(3, aired).select(scores, excluded)]).toEqual([1, 5, 3]);
+    expect([...new TopN(10, aired).select(scores)]).toEqual([1, 7, 5, 3, 6, 0]);
+  });
+
+  it('breaks ties in favour of the newer class (later airedAt; an unknown air date loses)', () => {
+    const spec = (id: string, airedAt: Date | null): ClassSpec => ({ id, discipline: 'cycling', duration: 30, instructor: 'X', airedAt });
+    const cat = handCatalogue([spec('older', new Date(AS_OF - 30 * DAY_MS)), spec('undated', null), spec('newest', new Date(AS_OF - 16 * DAY_MS)), spec('newer', new Date(AS_OF - 20 * DAY_MS))]);
+    const counts = new Float64Array(cat.size).fill(3);
+    // Same features, same counts, all available for the whole 14-day window: equal scores.
+    const popularity = popularityFromCounts(cat, counts, counts, AS_OF);
+    const scores = Float64Array.from(new HeuristicScorer(cat, popularity, AS_OF).score(null));
+    expect(new Set(scores).size).toBe(1);
+    expect([...new TopN(4, cat.airedAt).select(scores)].map((c) => cat.classIds[c])).toEqual(['newest', 'newer', 'older', 'undated']);
+    expect([...new TopN(2, cat.airedAt).select(scores)].map((c) => cat.classIds[c])).toEqual(['newest', 'newer']);
+  });
+});
