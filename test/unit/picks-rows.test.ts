@@ -1,0 +1,175 @@
+/**
+ * Rows: each declarative filter on its edge cases, and `cutRows` (one named row per class,
+ * `ranked` = the filtered top-N, short rows topped up from popular classes, reasons).
+ */
+import { describe, expect, it } from 'vitest';
+import { profileFromWorkouts, type MemberProfile } from '../../operators/daily-picks/profiles.ts';
+import { cutRows, type CutRow } from '../../operators/daily-picks/rows/cut-rows.ts';
+import { describeFilter, filters, matches, matchesAll, type FilterContext } from '../../operators/daily-picks/rows/filters.ts';
+import { defaultRowSpecs } from '../../operators/daily-picks/rows/row-specs.ts';
+import { DAY_MS, handCatalogue, type ClassSpec } from '../support/picks.ts';
+
+const AS_OF = Date.parse('2026-06-01T00:00:00Z');
+const ago = (days: number) => new Date(AS_OF - days * DAY_MS);
+
+describe('filters', () => {
+  const catalogue = handCatalogue([
+    { id: 'cyc20', discipline: 'cycling', duration: 20, instructor: 'X' },
+    { id: 'cyc21', discipline: 'cycling', duration: 21, instructor: 'X' },
+    { id: 'nodur', discipline: 'cycling', duration: null, instructor: 'X' },
+    { id: 'yoga', discipline: 'yoga', duration: 10, instructor: 'Y' },
+    { id: 'nodisc', discipline: null, duration: 10, instructor: null },
+    { id: 'enc3', discipline: 'cycling', encore: true, airedAt: ago(3) },
+    { id: 'enc7', discipline: 'cycling', encore: true, airedAt: ago(7) },
+    { id: 'enc8', discipline: 'cycling', encore: true, airedAt: ago(8) },
+    { id: 'encNoDate', discipline: 'cycling', encore: true, airedAt: null },
+    { id: 'old', discipline: 'cycling', airedAt: ago(400) },
+  ]);
+  const c = (id: string) => catalogue.index.get(id)!;
+  // Took cyc20 and cyc21 with X: cycling is the only usual discipline, X the only instructor taken.
+  const profile = profileFromWorkouts(catalogue, [c('cyc20'), c('cyc21')], AS_OF - DAY_MS);
+  const context: FilterContext = { catalogue, profile, asOf: AS_OF };
+  const passing = (filter: Parameters<typeof matches>[0]) => catalogue.classIds.filter((_, i) => matches(filter, i, context));
+
+  it('maxDuration: known duration at most the limit', () => {
+    expect(passing(filters.maxDuration(20))).toEqual(['cyc20', 'yoga', 'nodisc']);
+  });
+
+  it('usualDiscipline / notUsualDiscipline: an unknown discipline is neither', () => {
+    expect(passing(filters.usualDiscipline())).toEqual(['cyc20', 'cyc21', 'nodur', 'enc3', 'enc7', 'enc8', 'encNoDate', 'old']);
+    expect(passing(filters.notUsualDiscipline())).toEqual(['yoga']);
+  });
+
+  it('notTaken: classes the member took are out', () => {
+    expect(passing(filters.notTaken())).not.toContain('cyc20');
+    expect(passing(filters.notTaken())).not.toContain('cyc21');
+    expect(passing(filters.notTaken())).toHaveLength(catalogue.size - 2);
+  });
+
+  it('encoreInAirWeek: an encore only within its air week (inclusive), never undated; other classes always', () => {
+    expect(passing(filters.encoreInAirWeek(7))).toEqual(['cyc20', 'cyc21', 'nodur', 'yoga', 'nodisc', 'enc3', 'enc7', 'old']);
+    expect(passing(filters.encoreInAirWeek(2))).not.toContain('enc3');
+  });
+
+  it('newInstructor: a known instructor the member never took a class with', () => {
+    expect(passing(filters.newInstructor())).toEqual(['yoga']);
+  });
+
+  it('anyOf: passes when one of its filters does; matchesAll needs all', () => {
+    const quickOrNew = filters.anyOf(filters.maxDuration(10), filters.newInstructor());
+    expect(passing(quickOrNew)).toEqual(['yoga', 'nodisc']);
+    expect(passing(filters.anyOf())).toEqual([]);
+    const all = [filters.usualDiscipline(), filters.notTaken(), filters.encoreInAirWeek(7)];
+    expect(catalogue.classIds.filter((_, i) => matchesAll(all, i, context))).toEqual(['nodur', 'enc3', 'enc7', 'old']);
+    expect(describeFilter(quickOrNew)).toBe('any of (duration ≤ 10 min, instructor new to the member)');
+  });
+});
+
+describe('cutRows', () => {
+  // 12 cycling 30-min X classes, 6 quick (≤ 20) cycling classes, 8 yoga Z, 4 expired encores, 2 taken classes.
+  const classes: ClassSpec[] = [
+    ...Array.from({ length: 12 }, (_, i): ClassSpec => ({ id: `cyc${i}`, discipline: 'cycling', duration: 30, instructor: 'X', airedAt: ago(30 + i) })),
+    ...Array.from({ length: 6 }, (_, i): ClassSpec => ({ id: `quick${i}`, discipline: 'cycling', duration: 10 + i, instructor: 'X', airedAt: ago(30 + i) })),
+    ...Array.from({ length: 8 }, (_, i): ClassSpec => ({ id: `yoga${i}`, discipline: 'yoga', duration: 45, instructor: 'Z', airedAt: ago(30 + i) })),
+    ...Array.from({ length: 4 }, (_, i): ClassSpec => ({ id: `encore${i}`, discipline: 'cycling', duration: 15, instructor: 'X', airedAt: ago(20), encore: true })),
+    { id: 'taken0', discipline: 'cycling', duration: 30, instructor: 'X', airedAt: ago(90) },
+    { id: 'taken1', discipline: 'cycling', duration: 30, instructor: 'X', airedAt: ago(90) },
+    // Popular-only classes: quick strength, never in the member's candidates.
+    ...Array.from({ length: 5 }, (_, i): ClassSpec => ({ id: `pop${i}`, discipline: 'strength', duration: 5 + i, instructor: 'P', airedAt: ago(40) })),
+  ];
+  const catalogue = handCatalogue(classes);
+  const c = (id: string) => catalogue.index.get(id)!;
+  const profile: MemberProfile = profileFromWorkouts(catalogue, [c('taken0'), c('taken1')], AS_OF - DAY_MS);
+  // The member's ranking: every class but the popular-only ones (taken and expired encores included, as a model might), best first.
+  const candidates = catalogue.classIds.map((_, i) => i).filter((i) => !catalogue.classIds[i]!.startsWith('pop'));
+  const shuffled = [...candidates].sort((a, b) => ((a * 37) % 41) - ((b * 37) % 41));
+  const scores = shuffled.map((_, j) => 1 - j / 100);
+  const popularIdx = [c('pop0'), c('pop1'), c('pop2'), c('pop3'), c('pop4'), c('cyc0')];
+  const popular = { classIdx: popularIdx, scores: popularIdx.map((_, j) => 0.05 - j / 1000) };
+  const rowSize = 8;
+  const rankedSize = 15;
+  const specs = defaultRowSpecs(rowSize, rankedSize);
+  const rows = cutRows({ catalogue, profile, asOf: AS_OF, candidates: shuffled, scores, named: specs.named, ranked: specs.ranked, popular });
+  const row = (name: string): CutRow => rows.find((r) => r.row === name) ?? { row: name, picks: [] };
+  const ids = (name: string) => row(name).picks.map((p) => catalogue.classIds[p.classIdx]!);
+  const rankOf = new Map(shuffled.map((cls, j) => [cls, j]));
+
+  it('puts a class in at most one named row', () => {
+    const named = ['for_your_usual', 'quick_workout', 'something_new'].flatMap(ids);
+    expect(named.length).toBeGreaterThan(0);
+    expect(new Set(named).size).toBe(named.length);
+    expect(rows.map((r) => r.row)).toEqual(['for_your_usual', 'quick_workout', 'something_new', 'ranked']);
+  });
+
+  it('fills each named row with the classes passing its filters, in rank order', () => {
+    expect(ids('for_your_usual')).toHaveLength(rowSize);
+    for (const id of ids('for_your_usual')) expect(catalogue.disciplineName(c(id))).toBe('cycling');
+    const fromCandidates = (name: string) => row(name).picks.filter((p) => rankOf.has(p.classIdx));
+    for (const name of ['for_your_usual', 'quick_workout', 'something_new']) {
+      const ranks = fromCandidates(name).map((p) => rankOf.get(p.classIdx)!);
+      expect(ranks, name).toEqual([...ranks].sort((a, b) => a - b));
+      // The score carried is the candidate's own score.
+      for (const p of fromCandidates(name)) expect(p.score).toBe(scores[rankOf.get(p.classIdx)!]);
+    }
+    for (const id of ids('quick_workout')) expect(catalogue.durationMin[c(id)]!).toBeLessThanOrEqual(20);
+    expect(ids('something_new').every((id) => id.startsWith('yoga') || id.startsWith('pop'))).toBe(true);
+    // The usual row is the first 8 usual, untaken, non-expired candidates.
+    const expectedUsual = shuffled.filter((cls) => catalogue.disciplineName(cls) === 'cycling' && !profile.taken.has(cls) && catalogue.isEncore[cls] === 0).slice(0, rowSize);
+    expect(row('for_your_usual').picks.map((p) => p.classIdx)).toEqual(expectedUsual);
+  });
+
+  it('never offers taken classes or encores after their air week, in any row', () => {
+    for (const r of rows) {
+      for (const p of r.picks) {
+        expect(profile.taken.has(p.classIdx), `${r.row}: ${catalogue.classIds[p.classIdx]}`).toBe(false);
+        expect(catalogue.isEncore[p.classIdx], `${r.row}: ${catalogue.classIds[p.classIdx]}`).toBe(0);
+      }
+    }
+  });
+
+  it('ranked holds N classes: the filtered top-N, which may repeat named rows', () => {
+    const expected = shuffled.filter((cls) => !profile.taken.has(cls) && catalogue.isEncore[cls] === 0).slice(0, rankedSize);
+    expect(row('ranked').picks.map((p) => p.classIdx)).toEqual(expected);
+    expect(new Set(ids('ranked')).size).toBe(rankedSize);
+  });
+
+  it('tops short rows up from popular classes passing the same filters, with a "Popular…" reason', () => {
+    // The candidates hold 6 quick classes and 8 yoga, fewer than a row of 8 once the usual row took its share.
+    const quick = row('quick_workout').picks;
+    expect(quick).toHaveLength(rowSize);
+    const topped = quick.filter((p) => !rankOf.has(p.classIdx));
+    expect(topped.length).toBeGreaterThan(0);
+    for (const p of topped) {
+      expect(catalogue.classIds[p.classIdx]).toMatch(/^pop/);
+      expect(p.reason).toMatch(/^Popular this week in /);
+    }
+    // Candidates first, then popular ones in popularity order.
+    expect(quick.slice(quick.length - topped.length).map((p) => p.classIdx)).toEqual(topped.map((p) => p.classIdx));
+    expect(topped.map((p) => p.classIdx)).toEqual(popularIdx.filter((cls) => topped.some((p) => p.classIdx === cls)));
+    // something_new gets what the quick row left of the popular strength classes; none twice.
+    const named = ['quick_workout', 'something_new'].flatMap(ids).filter((id) => id.startsWith('pop'));
+    expect(new Set(named).size).toBe(named.length);
+  });
+
+  it('gives every pick a finite score and a readable reason', () => {
+    for (const r of rows) {
+      for (const p of r.picks) {
+        expect(Number.isFinite(p.score), `${r.row}`).toBe(true);
+        expect(p.reason.trim().length).toBeGreaterThan(0);
+      }
+    }
+    const usual = row('for_your_usual').picks.find((p) => catalogue.durationMin[p.classIdx] === 30)!;
+    expect(usual.reason).toBe('You often take 30-min Cycling');
+    expect(row('something_new').picks.find((p) => catalogue.classIds[p.classIdx]!.startsWith('yoga'))!.reason).toBe('New to you: Yoga with Z');
+    expect(row('quick_workout').picks.find((p) => rankOf.has(p.classIdx))!.reason).toMatch(/^A quick 1\d-min Cycling class with X, your most-taken instructor$/);
+  });
+
+  it('a member without history gets popular-style reasons and no something_new (no usual set to differ from)', () => {
+    const empty = profileFromWorkouts(catalogue, [], Number.NaN);
+    const cold = cutRows({ catalogue, profile: empty, asOf: AS_OF, candidates: shuffled, scores, named: specs.named, ranked: specs.ranked, popular });
+    const coldNames = cold.map((r) => r.row);
+    expect(coldNames).not.toContain('for_your_usual'); // nothing is usual
+    expect(coldNames).toContain('something_new'); // every known discipline is new
+    for (const r of cold) for (const p of r.picks) expect(p.reason).toMatch(/^(Popular this week in|New this week: )/);
+  });
+});
