@@ -19,7 +19,13 @@ async function run(json: boolean, work: (pool: import('pg').Pool) => Promise<voi
   const connection = connectDatabase(loadConfig().databaseUrl, 2);
   try {
     await work(connection.pool);
-  } catch (error) {
+  } catch (caught) {
+    let error = caught;
+    const code = (caught as { code?: string }).code;
+    if (code === '3F000' || code === '42P01') {
+      // No schema `source` / no table yet.
+      error = new SourceInputError('the database has no source tables yet: run `flywheel db migrate` first');
+    }
     if (!(error instanceof SourceInputError)) throw error;
     process.stderr.write(`error: ${error.message}\n`);
     if (json) process.stdout.write(`${JSON.stringify({ error: error.message, ...error.details }, null, 2)}\n`);

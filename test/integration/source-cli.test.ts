@@ -107,4 +107,26 @@ describe('flywheel seed / import (CLI)', { timeout: 120_000 }, () => {
     expectBadInput(await cli('import', 'items', '--file', path.join(FIXTURES, 'nope.csv'), '--item-col', 'id'), /cannot read .*nope\.csv: ENOENT/);
     expectBadInput(await cli('import', 'interactions', '--file', 'x.csv'), /required option/);
   });
+
+  it('says to migrate first when the database has no source tables', async () => {
+    const bare = new URL(database.url);
+    bare.pathname = `/${database.name}_bare`;
+    const admin = new URL(database.url);
+    admin.pathname = '/postgres';
+    const adminClient = new pg.Client({ connectionString: admin.toString() });
+    await adminClient.connect();
+    try {
+      await adminClient.query(`create database "${database.name}_bare"`);
+      const env = { ...process.env, DATABASE_URL: bare.toString(), FLYWHEEL_LOG_LEVEL: 'silent' };
+      for (const args of [
+        ['seed', '--members', '10', '--classes', '200', '--days', '10'],
+        ['import', 'items', '--file', path.join(FIXTURES, 'items.csv'), '--item-col', 'item_id'],
+      ]) {
+        expectBadInput(await runCli(children, args, env), /no source tables yet: run `flywheel db migrate` first|no Flywheel tables yet/);
+      }
+    } finally {
+      await adminClient.query(`drop database if exists "${database.name}_bare" with (force)`);
+      await adminClient.end();
+    }
+  });
 });
