@@ -1,5 +1,10 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../../core/config.ts';
+import { runDagTest } from '../../core/dag-test.ts';
+import { migrateDatabase } from '../../core/db/migrate.ts';
+import { redactUrl } from '../../core/config.ts';
+import { seedSource } from '../source/seed.ts';
+import { sql } from 'drizzle-orm';
 import { ActionError } from '../../core/scheduler/actions.ts';
 import { InvalidMemberIdError, PicksReader, type MemberPicksView } from './picks-reader.ts';
 import { currentPublication, PublishError, rollbackPicks } from './publish.ts';
@@ -26,8 +31,64 @@ function render(view: MemberPicksView): string {
   return lines.join('\n');
 }
 
+/**
+ * `flywheel demo`: the main job end to end on generated data — migrate, seed (only into an
+ * empty source: never over someone's data), run daily_picks once, print one member's rows.
+ */
+async function demo(options: { members: number; classes: number; days: number }): Promise<void> {
+  const config = loadConfig();
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`database ${redactUrl(config.databaseUrl)}, redis ${redactUrl(config.redisUrl)}, artifacts ${config.artifactsDir}`);
+  await migrateDatabase(config.databaseUrl);
+  const existing = await withResources(async ({ db }) => (await db.execute<{ n: number }>(sql`select count(*)::int as n from source.workout`)).rows[0]!.n);
+  if (existing === 0) {
+    say(`seeding ${options.members} members, ${options.classes} classes, ${options.days} days of workouts …`);
+    const summary = await withResources(({ pool }) => seedSource(pool, { members: options.members, classes: options.classes, days: options.days }));
+    say(`  ${summary.members} members, ${summary.instructors} instructors, ${summary.classes} classes, ${summary.workouts} workouts`);
+  } else {
+    say(`source data present (${existing} workouts): using it (\`flywheel seed --replace\` starts over)`);
+  }
+  say('running daily_picks once (extract → heuristics → filter_rows → publish) …');
+  // The workers' info logs would bury the summary; FLYWHEEL_LOG_LEVEL still wins when set.
+  const quiet = process.env.FLYWHEEL_LOG_LEVEL ? config : { ...config, logLevel: 'warn' as const };
+  const result = await runDagTest(quiet, 'daily_picks', { timeoutMs: 30 * 60_000 });
+  for (const t of result.tasks) say(`  ${t.taskId.padEnd(12)} ${t.state.padEnd(8)} ${((t.durationMs ?? 0) / 1000).toFixed(1).padStart(6)} s${t.error ? `  ${t.error.split('\n')[0]}` : ''}`);
+  say(`daily_picks ${result.runId}: ${result.state} in ${(result.durationMs / 1000).toFixed(1)} s`);
+  if (result.state !== 'success') {
+    process.exitCode = 1;
+    return;
+  }
+  const view = await withResources(async ({ db, redis }) => {
+    // A member with a few weeks of history shows what the rows are about.
+    const member = await db.execute<{ member_id: string }>(sql`
+      select member_id from picks where row = 'for_your_usual' and model_version <> 'popularity' order by member_id limit 1`);
+    const memberId = member.rows[0]?.member_id;
+    return memberId ? new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId) : null;
+  });
+  if (view) {
+    say('');
+    say(render(view));
+  }
+  say('');
+  say(`UI and API: \`flywheel users create admin --role admin\`, then \`flywheel web\` and open http://localhost:${config.webPort}/`);
+  if (view) say(`picks API:  curl http://localhost:${config.webPort}/api/v1/members/${encodeURIComponent(view.memberId)}/picks`);
+}
+
 /** `flywheel picks <memberId>`, `flywheel picks rollback`, `flywheel picks status`. */
 export function registerPicksCommands(program: Command): void {
+  const positive = (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+    return n;
+  };
+  program
+    .command('demo')
+    .description('the main job on generated data: migrate, seed an empty source, run daily_picks once, print one member’s rows')
+    .option('--members <n>', 'members to generate', positive, 3000)
+    .option('--classes <n>', 'classes to generate', positive, 800)
+    .option('--days <n>', 'days of workouts to generate', positive, 90)
+    .action(demo);
+
   const picks = program
     .command('picks')
     .description("a member's published Daily Picks (as the picks API serves them); `picks rollback` serves the previous set again")
