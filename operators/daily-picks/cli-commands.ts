@@ -103,14 +103,18 @@ export function registerPicksCommands(program: Command): void {
       const view = await withResources(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId)).catch(asActionError);
       process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : `${render(view)}\n`);
     });
+  // `picks` has a --json of its own, and commander gives an option after a subcommand to the parent
+  // that declares it: `picks status --json` sets picks' --json, not status's. Either counts.
+  const wantsJson = (options: { json?: boolean }) => Boolean(options.json || picks.opts<{ json?: boolean }>().json);
   picks
     .command('rollback')
     .description('serve the picks set published before the current one again (run it twice to undo)')
     .addOption(new Option('--json', 'print JSON'))
     .action(async (options: { json?: boolean }) => {
+      const json = wantsJson(options);
       const result = await withResources(({ db, pool, redis, config }) => rollbackPicks(db, pool, redis, config.queuePrefix)).catch(asActionError);
       process.stdout.write(
-        options.json
+        json
           ? `${JSON.stringify(result, null, 2)}\n`
           : `now serving publication ${result.current.publicationId} (run ${result.current.runId}, ${result.current.modelVersion}); publication ${result.previous.publicationId} (run ${result.previous.runId}) is kept as previous\n`,
       );
@@ -120,6 +124,7 @@ export function registerPicksCommands(program: Command): void {
     .description('the published picks set: run, model version, members, picks')
     .addOption(new Option('--json', 'print JSON'))
     .action(async (options: { json?: boolean }) => {
+      const json = wantsJson(options);
       const publication = await withResources(({ db }) => currentPublication(db));
       const summary = publication && {
         publicationId: publication.id,
@@ -132,7 +137,7 @@ export function registerPicksCommands(program: Command): void {
         picks: publication.pickCount,
       };
       process.stdout.write(
-        options.json
+        json
           ? `${JSON.stringify(summary, null, 2)}\n`
           : summary
             ? `publication ${summary.publicationId}: run ${summary.runId} (${summary.modelVersion}), ${summary.members} members, ${summary.picks} picks, published ${summary.publishedAt}\n`
