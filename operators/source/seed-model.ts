@@ -250,6 +250,9 @@ export const LATENT_DIM = 4;
 /** Classes scored per choice: the freshest few plus a random sample of older ones. */
 const CANDIDATES_FRESH = 16;
 const CANDIDATES_OLDER = 40;
+/** Scratch space for `choose` (single-threaded, not re-entrant). */
+const CANDIDATES = new Int32Array(CANDIDATES_FRESH + CANDIDATES_OLDER);
+const CUMULATIVE = new Float64Array(CANDIDATES_FRESH + CANDIDATES_OLDER);
 /** The back catalogue aired over this many days before the window. */
 const BACK_CATALOGUE_DAYS = 730;
 
@@ -528,10 +531,9 @@ export function buildMember(options: SeedModelOptions, catalogue: Catalogue, ind
     share -= w;
   }
   // Favourite instructors: 1–3 among those teaching a favourite discipline (in the member's language when possible).
-  const candidates = catalogue.instructors
-    .map((ins, i) => ({ ins, i }))
-    .filter(({ ins }) => ins.disciplines.some((d) => favourites.includes(d)))
-    .filter(({ ins }, _, all) => ins.language === language || !all.some((x) => x.ins.language === language));
+  const teaching = catalogue.instructors.map((ins, i) => ({ ins, i })).filter(({ ins }) => ins.disciplines.some((d) => favourites.includes(d)));
+  const speaksLanguage = teaching.some(({ ins }) => ins.language === language);
+  const candidates = speaksLanguage ? teaching.filter(({ ins }) => ins.language === language) : teaching;
   const favouriteInstructors: number[] = [];
   const instructorCount = 1 + rng.weighted([0.4, 0.4, 0.2]);
   for (let k = 0; k < instructorCount && candidates.length > 0; k += 1) {
@@ -645,7 +647,7 @@ export function simulateMember(options: SeedModelOptions, catalogue: Catalogue, 
   const state: SimState = { history: [], programPos };
   const before = out.memberId.length;
   const weights = member.disciplineWeights.slice();
-  let durationPosition = member.durationPosition;
+  let durations: DurationPreference = { position: member.durationPosition, weights: [] };
   let drifted = false;
   const dailyRate = member.weeklyRate / 7;
   for (let day = 0; day < options.days; day += 1) {
@@ -658,7 +660,7 @@ export function simulateMember(options: SeedModelOptions, catalogue: Catalogue, 
         for (let d = 0; d < weights.length; d += 1) total += weights[d]!;
         weights[member.driftDiscipline]! += total * 0.55;
       }
-      durationPosition = Math.min(1, Math.max(0, durationPosition + member.driftDurationShift));
+      durations = { position: Math.min(1, Math.max(0, durations.position + member.driftDurationShift)), weights: [] };
     }
     const dow = new Date(dayStart).getUTCDay();
     const sessions = rng.poisson(dailyRate * (dow === 0 || dow === 6 ? 1.25 : 0.9));
@@ -673,15 +675,27 @@ export function simulateMember(options: SeedModelOptions, catalogue: Catalogue, 
       const t = midnight + minutes * 60_000 + rng.int(60) * 1000;
       hour = (hour + 7) % 24; // a second session the same day comes later
       if (t < start || t >= until || t < member.signupMs || t >= member.stopMs) continue;
-      session(options, catalogue, member, rng, state, weights, durationPosition, t, out);
+      session(options, catalogue, member, rng, state, weights, durations, t, out);
     }
   }
   if (member.kind === 'inactive' && out.memberId.length === before) {
     // An inactive member worked out at least once before stopping.
     const t = Math.max(start, member.signupMs) + 12 * 3_600_000;
-    if (t < member.stopMs) session(options, catalogue, member, rng, state, weights, durationPosition, t, out);
+    if (t < member.stopMs) session(options, catalogue, member, rng, state, weights, durations, t, out);
   }
   return out.memberId.length - before;
+}
+
+/** A member's duration weights per discipline at their current duration position (recomputed after drift). */
+interface DurationPreference {
+  position: number;
+  weights: (number[] | undefined)[];
+}
+
+function durationWeightsFor(preference: DurationPreference, discipline: number): number[] {
+  let w = preference.weights[discipline];
+  if (!w) preference.weights[discipline] = w = durationWeights(discipline, preference.position);
+  return w;
 }
 
 function durationWeights(discipline: number, position: number): number[] {
@@ -711,7 +725,7 @@ function session(
   rng: Rng,
   state: SimState,
   weights: Float64Array,
-  durationPosition: number,
+  durations: DurationPreference,
   t: number,
   out: WorkoutColumns,
 ): void {
@@ -731,7 +745,7 @@ function session(
   }
   if (cls < 0) {
     const d = rng.weighted(weights);
-    const di = rng.weighted(durationWeights(d, durationPosition));
+    const di = rng.weighted(durationWeightsFor(durations, d));
     cls = choose(catalogue, member, rng, d, di, t, -1);
   }
   if (cls < 0) return;
@@ -787,12 +801,23 @@ function choose(catalogue: Catalogue, member: Member, rng: Rng, d: number, di: n
     }
   }
   if (available === 0) return -1;
+  // Candidates: the freshest few and a sample of older ones.
+  const ids = bucket.ids;
+  let m = 0;
+  if (available <= CANDIDATES_FRESH + CANDIDATES_OLDER) {
+    for (let k = 0; k < available; k += 1) CANDIDATES[m++] = ids[k]!;
+  } else {
+    for (let k = available - CANDIDATES_FRESH; k < available; k += 1) CANDIDATES[m++] = ids[k]!;
+    const older = available - CANDIDATES_FRESH;
+    for (let k = 0; k < CANDIDATES_OLDER; k += 1) CANDIDATES[m++] = ids[rng.int(older)]!;
+  }
+  // A draw from the softmax over the member's utilities.
   const lat = catalogue.latent;
   const u = member.latent;
   const favourites = member.favouriteInstructors;
-  let best = -1;
-  let bestScore = -Infinity;
-  const score = (cls: number) => {
+  let total = 0;
+  for (let k = 0; k < m; k += 1) {
+    const cls = CANDIDATES[k]!;
     const o = cls * LATENT_DIM;
     let s = 0.9 * (u[0]! * lat[o]! + u[1]! * lat[o + 1]! + u[2]! * lat[o + 2]! + u[3]! * lat[o + 3]!);
     s += catalogue.quality[cls]!;
@@ -803,21 +828,11 @@ function choose(catalogue: Catalogue, member: Member, rng: Rng, d: number, di: n
     s -= 0.7 * Math.abs(catalogue.difficulty[cls]! - member.level);
     const ageDays = (t - catalogue.airedMs[cls]!) / DAY_MS;
     if (catalogue.isEncore[cls]) s += ageDays < 7 ? 2.5 : -3;
-    else s += member.freshnessTaste * Math.exp(-ageDays / 10);
-    // Gumbel noise: the argmax is a draw from the softmax over utilities.
-    s -= Math.log(-Math.log(rng.next() || 1e-12) || 1e-12);
-    if (s > bestScore) {
-      bestScore = s;
-      best = cls;
-    }
-  };
-  const ids = bucket.ids;
-  if (available <= CANDIDATES_FRESH + CANDIDATES_OLDER) {
-    for (let k = 0; k < available; k += 1) score(ids[k]!);
-  } else {
-    for (let k = available - CANDIDATES_FRESH; k < available; k += 1) score(ids[k]!);
-    const older = available - CANDIDATES_FRESH;
-    for (let k = 0; k < CANDIDATES_OLDER; k += 1) score(ids[rng.int(older)]!);
+    else if (ageDays < 60) s += member.freshnessTaste * Math.exp(-ageDays / 10); // negligible past 60 days
+    total += Math.exp(s);
+    CUMULATIVE[k] = total;
   }
-  return best;
+  const x = rng.next() * total;
+  for (let k = 0; k < m - 1; k += 1) if (x < CUMULATIVE[k]!) return CANDIDATES[k]!;
+  return CANDIDATES[m - 1]!;
 }
