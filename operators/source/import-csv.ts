@@ -174,9 +174,10 @@ async function openCsv<K extends string>(file: string, columns: Record<K, { flag
   const first = await iterator.next().catch((error: Error) => {
     throw new SourceInputError(`${file}: line 1: cannot read the header: ${error.message}`);
   });
-  if (first.done) {
+  if (first.done || (structural && (structural as { records: number }).records === 0)) {
     parser.destroy();
-    throw new SourceInputError(`${file} is empty: expected a header row naming the columns`);
+    const bad = structural as { message: string } | null;
+    throw new SourceInputError(bad ? `${file}: line 1: malformed CSV header (${bad.message})` : `${file} is empty: expected a header row naming the columns`);
   }
   const header = first.value;
   nextLine += 1 + countLineBreaks(header);

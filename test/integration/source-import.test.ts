@@ -185,6 +185,7 @@ describe('flywheel import', { timeout: 120_000 }, () => {
     await failure(importItems(pool, { file: f, itemCol: 'item', durationCol: 'minutes' }));
     await failure(interactions(path.join(dir, 'missing.csv')));
     await failure(interactions(await file('')));
+    expect((await failure(interactions(await file('"user,item,time\n1,a,1764288000\n')))).message).toMatch(/line 1: malformed CSV header/);
     expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
   });
 
