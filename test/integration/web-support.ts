@@ -32,6 +32,9 @@ export class WebFixture {
       db: harness.db,
       logger: logger ?? harness.runtime.logger,
       redis: harness.runtime.redis,
+      // The picks serving cache lives under the harness's own prefix, not the default `flywheel`
+      // (which a real installation or the demo may be using on the same Redis).
+      cachePrefix: harness.config.queuePrefix,
       dags: harness.runtime.dags,
       executor: harness.runtime.executor,
       secretKey: 'test-secret-key-that-is-long-enough-0123456789',
