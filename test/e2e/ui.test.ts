@@ -2,7 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MemberPicksView } from '../../operators/daily-picks/picks-reader.ts';
 import { PASSWORD, WebFixture } from '../integration/web-support.ts';
+import { day, insertSource, PicksWorld, runSteps, stepContext, type ClassSpec } from '../support/picks.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-results/screenshots');
@@ -147,35 +149,51 @@ describe('operator UI in Chromium', () => {
     await page.close();
   });
 
-  it('the picks browser shows a member\'s rows with scores and reasons (the serving API\'s documented shape)', async () => {
+  it('the picks browser shows a member\'s published rows with scores and reasons (the real picks API)', async () => {
+    // A small real set, published by the pipeline's own steps into this web server's database and cache.
+    const world = await PicksWorld.create({ databaseUrl: web.harness.config.databaseUrl, prefix: web.harness.config.queuePrefix });
+    try {
+      const asOf = day('2026-11-01');
+      await insertSource(world, {
+        instructors: ['ana:Ana', 'ben:Ben'],
+        classes: [
+          ...Array.from({ length: 6 }, (_, i): ClassSpec => ({ id: `ride${i}`, title: i === 5 ? '<b>Power</b> Ride' : `Ride ${i}`, discipline: 'cycling', duration: 30, instructor: 'ana', airedAt: day('2026-10-01', i) })),
+          ...Array.from({ length: 3 }, (_, i): ClassSpec => ({ id: `core${i}`, title: `Core Blast ${i}`, discipline: 'strength', duration: 10, instructor: 'ben', airedAt: day('2026-10-02', i) })),
+        ],
+        members: [{ id: 'm_42' }],
+        workouts: [0, 1, 2].map((i) => ({ member: 'm_42', cls: `ride${i}`, at: day('2026-10-25', i, 7) })),
+      });
+      await runSteps(world, stepContext('e2e_picks', { start: day('2026-10-31'), end: asOf }, { rowSize: 3, rankedSize: 6 }));
+    } finally {
+      await world.close();
+    }
+    const expected = (await (await fetch(`${web.api}/members/m_42/picks`)).json()) as MemberPicksView;
+    expect(expected.source).toBe('cache');
+    const usualPick = expected.rows.find((r) => r.row === 'for_your_usual')!.picks[0]!;
+    expect(usualPick.title).toBe('<b>Power</b> Ride'); // the newest untaken ride leads on a tie
+
     const page = await newPage();
-    // The serving endpoint belongs to the picks API; this checks the page against its response shape.
-    await page.route('**/api/v1/members/*/picks', (route) =>
-      route.fulfill({
-        contentType: 'application/json',
-        body: JSON.stringify({
-          memberId: 'm_42',
-          source: 'model',
-          modelVersion: 'ranker-2026-11-28',
-          generatedAt: '2026-11-28T06:00:00Z',
-          rows: [
-            { row: 'for_your_usual', picks: [{ classId: 'c1', title: '<b>Power</b> Ride', discipline: 'cycling', durationMin: 30, instructor: 'Ana', score: 0.412, reason: 'you ride 30 min with Ana' }] },
-            { row: 'quick_workout', picks: [{ classId: 'c2', title: 'Core Blast', discipline: 'strength', durationMin: 10, instructor: 'Ben', score: 0.118, reason: '20 min or less' }] },
-          ],
-        }),
-      }),
-    );
     await logIn(page, web.users.viewer.username);
     await page.waitForSelector('table.dags');
     await page.click('#nav a[data-nav=picks]');
     await page.fill('#member-id', 'm_42');
     await page.click('button:text-is("Show picks")');
     await page.waitForSelector('[data-row=for_your_usual]');
+    await expect(page.textContent('[data-testid=picks] dl')).resolves.toMatch(/Sourcecache.*Modelheuristics/s);
     await expect(page.textContent('[data-row=for_your_usual] h2')).resolves.toContain('For Your Usual');
     const usual = await page.textContent('[data-row=for_your_usual]');
     expect(usual).toContain('<b>Power</b> Ride'); // shown as text, not markup
-    expect(usual).toContain('0.412');
-    expect(usual).toContain('you ride 30 min with Ana');
+    // As the page's score bar prints a score.
+    const shown = (score: number) => score.toFixed(score < 0.01 && score > 0 ? 4 : 3);
+    expect(usual).toContain(shown(usualPick.score));
+    expect(usual).toContain(usualPick.reason);
+    expect(usual).toContain('You often take 30-min Cycling');
+    // Every published row is on the page, each pick with its score and reason, in order.
+    for (const row of expected.rows) {
+      const cells = await page.$$eval(`[data-row=${row.row}] tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+      expect(cells.map((c) => c[6]), row.row).toEqual(row.picks.map((p) => p.reason));
+      expect(cells.map((c) => c[5]), row.row).toEqual(row.picks.map((p) => shown(p.score)));
+    }
     await expect(page.textContent('[data-row=quick_workout]')).resolves.toContain('Core Blast');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'picks.png') });
     await page.close();

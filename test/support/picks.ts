@@ -51,9 +51,14 @@ export class PicksWorld {
     readonly connection: DatabaseConnection,
     readonly redis: Redis,
     private readonly dropDatabase: () => Promise<void>,
+    /** False when joining someone else's prefix (a Harness's): its owner removes the keys. */
+    private readonly ownsPrefix: boolean,
   ) {}
 
-  /** A new world; pass `databaseUrl` / `prefix` to join an existing database (a Harness's). */
+  /**
+   * A new world; pass `databaseUrl` / `prefix` to join a Harness's database and prefix (then
+   * `close` leaves both to the Harness).
+   */
   static async create(options: { databaseUrl?: string; prefix?: string } = {}): Promise<PicksWorld> {
     let databaseUrl = options.databaseUrl;
     let drop = async () => undefined;
@@ -70,7 +75,7 @@ export class PicksWorld {
     process.env.FLYWHEEL_QUEUE_PREFIX = prefix;
     const connection = connectDatabase(databaseUrl, 6);
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
-    return new PicksWorld(databaseUrl, prefix, artifactsDir, connection, redis, drop);
+    return new PicksWorld(databaseUrl, prefix, artifactsDir, connection, redis, drop, options.prefix === undefined);
   }
 
   get db() {
@@ -105,7 +110,7 @@ export class PicksWorld {
 
   async close(): Promise<void> {
     try {
-      const keys = await this.redis.keys(`${this.prefix}:*`);
+      const keys = this.ownsPrefix ? await this.redis.keys(`${this.prefix}:*`) : [];
       if (keys.length > 0) await this.redis.del(...keys);
     } finally {
       this.redis.disconnect();
