@@ -61,7 +61,7 @@ export class PicksWorld {
    */
   static async create(options: { databaseUrl?: string; prefix?: string } = {}): Promise<PicksWorld> {
     let databaseUrl = options.databaseUrl;
-    let drop = async () => undefined;
+    let drop: () => Promise<void> = async () => undefined;
     if (!databaseUrl) {
       const database = await createTestDatabase();
       databaseUrl = database.url;
