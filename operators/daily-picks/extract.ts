@@ -95,6 +95,9 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
   }
   for (const day of Object.keys(manifest)) {
     if (sourceDays.has(day)) continue;
+    // A day starting at or after the as-of time is not missing from the source, only later than
+    // this run (a backfill, or a past run cleared): it stays for the runs that read it.
+    if (Date.parse(`${day}T00:00:00.000Z`) >= asOf.getTime()) continue;
     await rm(paths.workoutPartition(day), { force: true });
     delete manifest[day];
     daysRemoved += 1;
