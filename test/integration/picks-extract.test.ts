@@ -155,6 +155,20 @@ describe('incremental extract', { timeout: 60_000 }, () => {
     }
   });
 
+  it('an older interval run again (a backfill or a cleared past run) leaves the later days\' partitions alone', async () => {
+    const later = { d2: mtime(D2), d3: mtime(D3) };
+    // The run for D0 reads history before D1: D2 and D3 are after its as-of time, not gone from the source.
+    const older = await extract('run-backfill', D0);
+    expect(older).toMatchObject({ asOf: day(D1).toISOString(), daysExtracted: 1, daysRemoved: 0, historyRows: 10 });
+    expect((await historySequences(older)).sequences).toEqual(await sourceSequences(day(D1)));
+    expect({ d2: mtime(D2), d3: mtime(D3) }).toEqual(later);
+    expect(await manifestDays()).toEqual([D0, D2, D3]);
+    // So the next regular run has nothing to catch up on.
+    const next = await extract('run-next', D3);
+    expect(next).toMatchObject({ daysExtracted: 1, daysUnchanged: 2, daysRemoved: 0 });
+    expect((await historySequences(next)).sequences).toEqual(await sourceSequences(day(D3, 1)));
+  });
+
   it('a history window keeps only its days: older partitions are dropped and History stops at the window', async () => {
     const result = await extract('run6', D3, 2);
     // Window [D2, D4): D0 leaves the manifest and the disk.
