@@ -12,6 +12,7 @@ import { currentPublication, publishPicks, PublishError, rollbackPicks } from '.
 import type { RowsResult } from '../../operators/daily-picks/steps.ts';
 import { seedSource } from '../../operators/source/seed.ts';
 import { day, PicksWorld, runSteps, stepContext } from '../support/picks.ts';
+import { Children, parseJson, runCli } from './proc-support.ts';
 
 const UNTIL = day('2026-05-01');
 const INTERVAL = { start: day('2026-04-30'), end: UNTIL };
@@ -27,6 +28,7 @@ interface RunSet {
 describe('publish', { timeout: 120_000 }, () => {
   let world: PicksWorld;
   let readers: DatabaseConnection;
+  const children = new Children();
   const sets: Record<string, RunSet> = {};
   const keys = () => new PicksCacheKeys(world.prefix);
   const publish = (set: RunSet) =>
@@ -34,6 +36,57 @@ describe('publish', { timeout: 120_000 }, () => {
   const picksFingerprint = async () =>
     (await world.query<{ run: string; n: number; md5: string }>(`select min(run_id) || '/' || max(run_id) as run, count(*)::int as n, md5(string_agg(p::text, ',' order by member_id, row, position)) as md5 from picks p`))[0]!;
   const publications = () => world.query<{ id: number; run_id: string; status: string }>('select id, run_id, status from picks_publication order by id');
+
+  /**
+   * Runs `during` while three SQL readers (`select run_id, count(*) … group by run_id`) and two
+   * PicksReaders loop over `watched` members; every read must be one run's complete set.
+   */
+  async function watchReaders<T>(watched: string[], during: () => Promise<T>) {
+    const byRunId = Object.fromEntries(Object.values(sets).map((s) => [s.runId, s]));
+    const generatedAtToRun = new Map(Object.values(sets).map((s) => [s.rows.generatedAt, s]));
+    const sqlSeen = new Set<string>();
+    const cacheSeen = new Set<string>();
+    const problems: string[] = [];
+    let stop = false;
+    let reads = 0;
+    const sqlReader = async (r: number) => {
+      while (!stop) {
+        const member = watched[(reads + r) % watched.length]!;
+        const result = await readers.pool.query<{ run_id: string; n: number }>('select run_id, count(*)::int as n from picks where member_id = $1 group by run_id', [member]);
+        reads += 1;
+        if (result.rows.length !== 1) {
+          problems.push(`${member}: ${JSON.stringify(result.rows)}`);
+          continue;
+        }
+        const { run_id, n } = result.rows[0]!;
+        const expected = byRunId[run_id]?.counts.get(member);
+        if (n !== expected) problems.push(`${member}: ${n} picks of ${run_id}, expected ${expected}`);
+        sqlSeen.add(run_id);
+      }
+    };
+    const cacheReader = async (r: number) => {
+      const reader = new PicksReader({ db: readers.db, redis: world.redis, cachePrefix: world.prefix, refreshMs: 0 });
+      while (!stop) {
+        const member = watched[(reads + r) % watched.length]!;
+        const view = await reader.get(member);
+        reads += 1;
+        const set = generatedAtToRun.get(view.generatedAt ?? '');
+        const n = view.rows.reduce((sum, row) => sum + row.picks.length, 0);
+        if (!set || n !== set.counts.get(member) || !['cache', 'database'].includes(view.source)) problems.push(`reader ${member}: ${view.source} ${view.generatedAt} ${n} picks`);
+        else cacheSeen.add(set.runId);
+      }
+    };
+    const running = [0, 1, 2].map(sqlReader).concat([3, 4].map(cacheReader));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const results = await during();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return { problems, sqlSeen, cacheSeen, reads, results };
+    } finally {
+      stop = true;
+      await Promise.all(running);
+    }
+  }
 
   beforeAll(async () => {
     world = await PicksWorld.create();
@@ -51,6 +104,7 @@ describe('publish', { timeout: 120_000 }, () => {
     }
   });
   afterAll(async () => {
+    await children.killAll();
     await readers?.close();
     await world?.close();
   });
@@ -67,52 +121,15 @@ describe('publish', { timeout: 120_000 }, () => {
     // Members whose pick counts differ between every pair of runs: each read names its run twice (run_id and count).
     const watched = [...sets.A!.counts.keys()].filter((m) => new Set(['A', 'B', 'C'].map((r) => sets[r]!.counts.get(m))).size === 3).slice(0, 8);
     expect(watched.length).toBeGreaterThan(3);
-    const byRunId = Object.fromEntries(Object.values(sets).map((s) => [s.runId, s]));
-    const sqlSeen = new Set<string>();
-    const cacheSeen = new Set<string>();
-    const problems: string[] = [];
-    let stop = false;
-    let reads = 0;
-
-    const sqlReader = async (r: number) => {
-      while (!stop) {
-        const member = watched[(reads + r) % watched.length]!;
-        const result = await readers.pool.query<{ run_id: string; n: number }>('select run_id, count(*)::int as n from picks where member_id = $1 group by run_id', [member]);
-        reads += 1;
-        if (result.rows.length !== 1) {
-          problems.push(`${member}: ${JSON.stringify(result.rows)}`);
-          continue;
-        }
-        const { run_id, n } = result.rows[0]!;
-        const expected = byRunId[run_id]?.counts.get(member);
-        if (n !== expected) problems.push(`${member}: ${n} picks of ${run_id}, expected ${expected}`);
-        sqlSeen.add(run_id);
-      }
-    };
-    const generatedAtToRun = new Map(Object.values(sets).map((s) => [s.rows.generatedAt, s]));
-    const cacheReader = async (r: number) => {
-      const reader = new PicksReader({ db: readers.db, redis: world.redis, cachePrefix: world.prefix, refreshMs: 0 });
-      while (!stop) {
-        const member = watched[(reads + r) % watched.length]!;
-        const view = await reader.get(member);
-        reads += 1;
-        const set = generatedAtToRun.get(view.generatedAt ?? '');
-        const n = view.rows.reduce((sum, row) => sum + row.picks.length, 0);
-        if (!set || n !== set.counts.get(member) || !['cache', 'database'].includes(view.source)) problems.push(`reader ${member}: ${view.source} ${view.generatedAt} ${n} picks`);
-        else cacheSeen.add(set.runId);
-      }
-    };
-    const running = [0, 1, 2].map(sqlReader).concat([3, 4].map(cacheReader));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const b = await publish(sets.B!);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const c = await publish(sets.C!);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    stop = true;
-    await Promise.all(running);
-
+    const { problems, sqlSeen, cacheSeen, reads, results } = await watchReaders(watched, async () => {
+      const b = await publish(sets.B!);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const c = await publish(sets.C!);
+      return [b, c];
+    });
+    const [b, c] = results;
     expect(problems).toEqual([]);
-    expect(b.published && c.published).toBe(true);
+    expect(b!.published && c!.published).toBe(true);
     expect(reads).toBeGreaterThan(50);
     // The readers saw the swaps happen (A before, C after), so the check above covered them.
     expect(sqlSeen.has('run_A') && sqlSeen.has('run_C')).toBe(true);
@@ -209,9 +226,37 @@ describe('publish', { timeout: 120_000 }, () => {
     expect((await publications()).map((p) => `${p.run_id}:${p.status}`)).toEqual(['run_A:retired', 'run_B:retired', 'run_C:previous', 'run_D:current']);
   });
 
+  it('flywheel picks rollback --json swaps and reports both sets; status --json names the current one', async () => {
+    const env = world.childEnv();
+    const first = await runCli(children, ['picks', 'rollback', '--json'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(parseJson(first)).toMatchObject({ current: { runId: 'run_C' }, previous: { runId: 'run_D' } });
+    expect((await picksFingerprint()).run).toBe('run_C/run_C');
+    const second = await runCli(children, ['picks', 'rollback'], env);
+    expect(second.stdout).toMatch(/^now serving publication \d+ \(run run_D, heuristics\); publication \d+ \(run run_C\) is kept as previous\n$/);
+    expect(parseJson(await runCli(children, ['picks', 'status', '--json'], env))).toMatchObject({ runId: 'run_D', members: 300, picks: sets.D!.total });
+  });
+
   it('rollback with nothing to roll back to is refused', async () => {
     await world.pool.query(`update picks_publication set status = 'retired' where status = 'previous'`);
     await expect(rollbackPicks(world.db, world.pool, world.redis, world.prefix)).rejects.toBeInstanceOf(PublishError);
     expect((await picksFingerprint()).run).toBe('run_D/run_D');
+  });
+
+  it('control: the readers do catch a non-atomic replace (delete, then insert, member by member)', async () => {
+    // picks holds D, picks_previous C. Replace the watched members' rows the naive way.
+    const watched = [...sets.C!.counts.keys()].filter((m) => sets.C!.counts.get(m) !== sets.D!.counts.get(m)).slice(0, 6);
+    const { problems } = await watchReaders(watched, async () => {
+      for (let round = 0; round < 3; round++) {
+        for (const member of watched) {
+          // C's rows (picks_previous) replace whatever the member has, in two autocommitted statements.
+          await world.pool.query('delete from picks where member_id = $1', [member]);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await world.pool.query('insert into picks select * from picks_previous where member_id = $1', [member]);
+        }
+      }
+      return null;
+    });
+    expect(problems.length).toBeGreaterThan(0);
   });
 });
