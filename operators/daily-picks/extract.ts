@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Database } from '../../core/db/client.ts';
@@ -107,6 +107,8 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
     const match = /^day=(\d{4}-\d{2}-\d{2})\.arrow$/.exec(name);
     if (match && !manifest[match[1]!]) await rm(paths.workoutPartition(match[1]!), { force: true });
   }
+  // No partition written (no workouts before the as-of time yet): the folder may not exist.
+  await mkdir(paths.workoutsDir, { recursive: true });
   await writeFile(paths.workoutsManifest, `${JSON.stringify(manifest, null, 1)}\n`);
   log(`workouts: ${daysExtracted} day(s) extracted (${rowsExtracted} rows), ${daysUnchanged} unchanged, ${daysRemoved} removed; ${historyRows} rows of history before ${asOf.toISOString()}`);
 
