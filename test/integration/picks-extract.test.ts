@@ -11,7 +11,7 @@ import { extractHistory, type ExtractResult } from '../../operators/daily-picks/
 import { History } from '../../operators/daily-picks/history.ts';
 import { ArtifactPaths } from '../../operators/daily-picks/paths.ts';
 import { profileOf } from '../../operators/daily-picks/profiles.ts';
-import { day, insertSource, insertWorkouts, PicksWorld, type WorkoutSpec } from '../support/picks.ts';
+import { day, insertSource, insertWorkouts, PicksWorld, publishedRows, runSteps, stepContext, type WorkoutSpec } from '../support/picks.ts';
 
 const D0 = '2026-03-01';
 const D1 = '2026-03-02';
@@ -177,5 +177,30 @@ describe('incremental extract', { timeout: 60_000 }, () => {
     expect(await manifestDays()).toEqual([D2, D3]);
     const { sequences } = await historySequences(result, 2);
     expect(sequences).toEqual(await sourceSequences(day(D3, 1), day(D2)));
+  });
+});
+
+describe('a platform without workouts yet', { timeout: 60_000 }, () => {
+  it('extracts an empty history (manifest written, nothing to read) and publishes popular rows for every member', async () => {
+    const world = await PicksWorld.create();
+    try {
+      await insertSource(world, {
+        instructors: ['X'],
+        classes: [
+          { id: 'ride', discipline: 'cycling', duration: 30, instructor: 'X', airedAt: day('2026-04-01') },
+          { id: 'core', discipline: 'strength', duration: 10, instructor: 'X', airedAt: day('2026-04-02') },
+        ],
+        members: [{ id: 'first' }, { id: 'second' }],
+      });
+      const { extract, rows, publish } = await runSteps(world, stepContext('run_empty', { start: day('2026-04-30'), end: day('2026-05-01') }));
+      expect(extract).toMatchObject({ daysExtracted: 0, daysUnchanged: 0, daysRemoved: 0, rowsExtracted: 0, historyRows: 0, classes: 2, members: 2 });
+      expect(JSON.parse(await readFile(new ArtifactPaths(world.artifactsDir).workoutsManifest, 'utf8'))).toEqual({});
+      expect(rows.sources).toEqual({ model: 0, heuristics: 0, popularity: 2 });
+      expect(publish).toMatchObject({ published: true, members: 2, modelVersion: 'popularity' });
+      const quick = (await publishedRows(world, 'first')).get('quick_workout');
+      expect(quick?.map((p) => p.classId)).toEqual(['core']);
+    } finally {
+      await world.close();
+    }
   });
 });
