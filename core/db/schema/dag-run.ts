@@ -34,7 +34,8 @@ export const dagRuns = pgTable(
       .on(table.dagId, table.logicalDate)
       .where(sql`run_type in ('scheduled', 'backfill')`),
     index('dag_run_state_idx').on(table.state),
-    index('dag_run_dag_id_logical_date_idx').on(table.dagId, table.logicalDate.desc()),
+    // A DAG's runs newest first, ties by id: the API's keyset pages are index range scans at any depth.
+    index('dag_run_dag_id_logical_date_id_idx').on(table.dagId, table.logicalDate.desc().nullsFirst(), table.id.desc().nullsFirst()),
   ],
 );
 
