@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSource } from '../../operators/source/seed.ts';
 import { ID_ORDER_MODEL } from '../fixtures/dags-picks/_ranker.ts';
+import { LAST_GOOD_MODEL } from '../fixtures/dags-picks/picks_last_good.ts';
 import { Harness } from '../support/harness.ts';
 import { DAY_MS, day, PicksWorld, publishedRows } from '../support/picks.ts';
 
@@ -109,5 +110,25 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
     const scores = rows.get('ranked')!.map((p) => p.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
     for (const row of rows.values()) for (const pick of row) expect(pick.reason.length).toBeGreaterThan(0);
+  });
+
+  it('rankings in order of preference: a failed model and a null ranking are skipped, the last good model is used', async () => {
+    const run = await harness.trigger('picks_last_good', { logicalDate: UNTIL });
+    const finished = await harness.waitForRun(run.dagRunId, { timeoutMs: 150_000 });
+    expect(await harness.taskStates(run.dagRunId)).toEqual({
+      extract: 'success',
+      heuristics: 'success',
+      train: 'failed',
+      rank: 'upstream_failed',
+      no_model: 'success',
+      rank_last_good: 'success',
+      filter_rows: 'success',
+      publish: 'success',
+    });
+    expect(finished.state).toBe('success');
+    expect(await publishedSources(run.runId)).toEqual(await expectedSources(UNTIL, LAST_GOOD_MODEL));
+    const filterLog = (await harness.logs(run.dagRunId, 'filter_rows', 1)).map((l) => l.message).join('\n');
+    expect(filterLog).toMatch(/rank has no ranking/);
+    expect(filterLog).not.toMatch(/no model ranking this run/);
   });
 });
