@@ -55,7 +55,8 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
   }
 
   it('training fails: the run succeeds with train failed, rank upstream_failed, and heuristic rows published', async () => {
-    const run = await harness.trigger('picks_train_fails', { logicalDate: UNTIL });
+    // The run's conf overrides the DAG's options (rankedSize 20 → 7).
+    const run = await harness.trigger('picks_train_fails', { logicalDate: UNTIL, conf: { dailyPicks: { rankedSize: 7 } } });
     const finished = await harness.waitForRun(run.dagRunId, { timeoutMs: 150_000 });
     const states = await harness.taskStates(run.dagRunId);
     expect(states).toEqual({ extract: 'success', heuristics: 'success', train: 'failed', rank: 'upstream_failed', filter_rows: 'success', publish: 'success' });
@@ -72,6 +73,8 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
     const expected = await expectedSources(UNTIL, 'heuristics');
     expect(await publishedSources(run.runId)).toEqual(expected);
     expect(new Set(expected.values())).toEqual(new Set(['heuristics', 'popularity']));
+    const ranked = await world.query<{ n: number }>(`select max(position)::int as n from picks where row = 'ranked'`);
+    expect(ranked[0]!.n).toBe(7);
     const publication = (await world.query<{ model_version: string; status: string }>(`select model_version, status from picks_publication where dag_id = 'picks_train_fails' and run_id = $1`, [run.runId]))[0]!;
     expect(publication).toEqual({ model_version: 'heuristics', status: 'current' });
   });
