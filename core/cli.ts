@@ -1,4 +1,6 @@
+import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { insertAuditEntry } from './db/queries/audit-log.ts';
 import { ConfigError, loadConfig, redactUrl, type FlywheelConfig } from './config.ts';
 import { runDagTest } from './dag-test.ts';
 import { getDagRun, listDagRuns } from './db/queries/dag-runs.ts';
@@ -10,7 +12,7 @@ import type { TaskWorker } from './executor/task-worker.ts';
 import { DagBag } from './loader/dag-bag.ts';
 import { applyPoolSlots, setPool } from './pools.ts';
 import { createRuntime, createScheduler, createTaskWorker, type Runtime } from './runtime.ts';
-import { ActionError, backfillDag, clearTasks, triggerDagRun } from './scheduler/actions.ts';
+import { ActionError, backfillDag, clearTasks, triggerDagRun, type AuditHook } from './scheduler/actions.ts';
 import type { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject } from './sdk/json.ts';
 import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
@@ -62,6 +64,20 @@ function parsePositiveInt(value: string): number {
 }
 
 const jsonOption = () => new Option('--json', 'print JSON');
+
+/** The CLI's actor in the audit log: `cli:<OS user>` (the web's writes carry the user). */
+function cliActor(): string {
+  try {
+    return `cli:${os.userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/** An audit hook for a CLI write, recorded in the action's own transaction. */
+function cliAudit(action: string, target: { dagId?: string; runId?: string; taskId?: string; target?: string }): AuditHook {
+  return (tx, outcome) => insertAuditEntry(tx, { actor: cliActor(), userId: null, auth: 'cli', action, ...target, details: outcome });
+}
 
 /** Runs `work` with a runtime, closing it after. */
 async function withRuntime<T>(name: string, work: (runtime: Runtime) => Promise<T>): Promise<T> {
@@ -210,7 +226,12 @@ dags
   .action(async (dagId: string, options: { conf?: JsonObject; logicalDate?: Date; json?: boolean }) => {
     const result = await withRuntime('cli', async (runtime) => {
       await migrateDatabase(runtime.config.databaseUrl);
-      return triggerDagRun(runtime, dagId, { ...(options.conf ? { conf: options.conf } : {}), ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}) });
+      return triggerDagRun(runtime, dagId, {
+        ...(options.conf ? { conf: options.conf } : {}),
+        ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
+        triggeredBy: cliActor(),
+        audit: cliAudit('dag.trigger', { dagId }),
+      });
     });
     print(Boolean(options.json), { dagId, ...result }, () => `triggered ${dagId} run ${result.runId} (${result.state})`);
   });
@@ -244,7 +265,9 @@ dags
   .action(async (dagId: string, options: { from: Date; to: Date; conf?: JsonObject; json?: boolean }) => {
     const runs = await withRuntime('cli', async (runtime) => {
       await migrateDatabase(runtime.config.databaseUrl);
-      return backfillDag(runtime, dagId, options.from, options.to, options.conf ? { conf: options.conf } : {});
+      const created = await backfillDag(runtime, dagId, options.from, options.to, options.conf ? { conf: options.conf } : {});
+      await cliAudit('dag.backfill', { dagId })(runtime.db, { from: options.from.toISOString(), to: options.to.toISOString(), created: created.filter((r) => r.created).length });
+      return created;
     });
     print(Boolean(options.json), { dagId, runs }, () =>
       `${runs.filter((r) => r.created).length} backfill runs created, ${runs.filter((r) => !r.created).length} already existed; the scheduler runs them\n${table(runs, ['runId', 'created'])}`,
@@ -259,7 +282,9 @@ for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
     .action(async (dagId: string, options: { json?: boolean }) => {
       const found = await withRuntime('cli', async (runtime) => {
         await runtime.dags.require(dagId).catch(() => undefined);
-        return setDagPaused(runtime.db, dagId, paused);
+        const exists = await setDagPaused(runtime.db, dagId, paused);
+        if (exists) await cliAudit(paused ? 'dag.pause' : 'dag.unpause', { dagId })(runtime.db, { isPaused: paused });
+        return exists;
       });
       if (!found) throw new ActionError(`no DAG "${dagId}" in the database (has a scheduler or trigger seen it yet?)`, 404);
       print(Boolean(options.json), { dagId, isPaused: paused }, () => `${dagId} ${paused ? 'paused' : 'unpaused'}`);
@@ -295,7 +320,7 @@ tasks
   .option('--downstream', 'also clear every task downstream of it')
   .addOption(jsonOption())
   .action(async (dagId: string, runId: string, taskId: string, options: { downstream?: boolean; json?: boolean }) => {
-    const cleared = await withRuntime('cli', (runtime) => clearTasks(runtime, dagId, runId, taskId, { downstream: Boolean(options.downstream) }));
+    const cleared = await withRuntime('cli', (runtime) => clearTasks(runtime, dagId, runId, taskId, { downstream: Boolean(options.downstream), audit: cliAudit('task.clear', { dagId, runId, taskId }) }));
     print(Boolean(options.json), { dagId, runId, cleared }, () => `cleared ${cleared.join(', ')}`);
   });
 
@@ -336,11 +361,12 @@ pools
   .option('--description <text>', 'what the pool is for')
   .addOption(jsonOption())
   .action(async (name: string, options: { slots: number; description?: string; json?: boolean }) => {
-    await withRuntime('cli', (runtime) =>
-      setPool(runtime.db, runtime.executor, { name, slots: options.slots, ...(options.description ? { description: options.description } : {}) }).catch((error: unknown) => {
+    await withRuntime('cli', async (runtime) => {
+      await setPool(runtime.db, runtime.executor, { name, slots: options.slots, ...(options.description ? { description: options.description } : {}) }).catch((error: unknown) => {
         throw error instanceof RangeError ? new ActionError(error.message) : error;
-      }),
-    );
+      });
+      await cliAudit('pool.set', { target: name })(runtime.db, { slots: options.slots });
+    });
     print(Boolean(options.json), { name, slots: options.slots }, () => `pool ${name}: ${options.slots} slots`);
   });
 
