@@ -87,7 +87,10 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
       continue;
     }
     const dayStart = new Date(`${day}T00:00:00.000Z`);
-    const dayEnd = new Date(Math.min(dayStart.getTime() + DAY_MS, asOf.getTime()));
+    // Always the whole day as the source has it now: History keeps only what is before its own
+    // as-of time, and partitions are shared by runs with other as-of times (cut at this run's,
+    // an older interval run again would cut short a day that a later run reads).
+    const dayEnd = new Date(dayStart.getTime() + DAY_MS);
     const written = await extractDay(pool, paths.workoutPartition(day), dayStart, dayEnd, request.fetchSize ?? 20_000);
     manifest[day] = { rows: written.rows, maxWorkoutId: written.maxWorkoutId, extractedAt: new Date().toISOString() };
     daysExtracted += 1;
