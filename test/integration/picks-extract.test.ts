@@ -204,3 +204,34 @@ describe('a platform without workouts yet', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('intervals that end mid-day (the real schedule: 05:00 UTC)', { timeout: 60_000 }, () => {
+  it('running an older interval again does not cut short a day that a later run reads', async () => {
+    const world = await PicksWorld.create();
+    try {
+      const paths = new ArtifactPaths(world.artifactsDir);
+      await insertSource(world, {
+        classes: [{ id: 'c1' }, { id: 'c2' }],
+        members: [{ id: 'm1' }],
+        // Every 3 hours from D0 00:00 to D3 21:00.
+        workouts: Array.from({ length: 32 }, (_, i) => ({ member: 'm1', cls: i % 2 ? 'c1' : 'c2', at: day('2026-03-01', 0, i * 3) })),
+      });
+      const extract = (runId: string, start: Date) => extractHistory(world.db, world.pool, { paths, runId, interval: { start, end: new Date(start.getTime() + 86_400_000) }, historyWindowDays: null });
+      const history = async (result: ExtractResult) => {
+        const catalogue = await Catalogue.load(result.classesFile);
+        return History.load(catalogue, { workoutsDir: result.workoutsDir, membersFile: result.membersFile, asOf: new Date(result.asOf), historyWindowDays: null });
+      };
+      // The latest run: as of D3 05:00, 26 workouts before it (D0–D2: 24, D3 00:00 and 03:00).
+      const latest = await extract('latest', day('2026-03-03', 0, 5));
+      expect(latest.historyRows).toBe(26);
+      expect((await history(latest)).workoutCount).toBe(26);
+      // The run before it, run again (cleared or backfilled): as of D2 05:00.
+      const older = await extract('older', day('2026-03-02', 0, 5));
+      expect((await history(older)).workoutCount).toBe(18);
+      // The latest run's tasks (a retry of heuristics or filter_rows) still read its whole history.
+      expect((await history(latest)).workoutCount).toBe(26);
+    } finally {
+      await world.close();
+    }
+  });
+});
