@@ -36,6 +36,7 @@ export type ExtractResult = {
 interface DayStats {
   rows: number;
   maxWorkoutId: number;
+  checksum: string;
 }
 
 type Manifest = Record<string, DayStats & { extractedAt: string }>;
@@ -61,12 +62,16 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
   const from = request.historyWindowDays === null ? null : new Date(asOf.getTime() - request.historyWindowDays * DAY_MS);
   const log = request.log ?? (() => undefined);
 
-  const stats = await db.execute<{ day: string; rows: number; max_workout_id: number }>(sql`
-    select to_char(started_at at time zone 'UTC', 'YYYY-MM-DD') as day, count(*)::int as rows, max(workout_id) as max_workout_id
+  // Per day: row count, highest id and a content checksum, so a re-import (ids restart) or an
+  // edited row is noticed. Read before the days are extracted: rows that land in between make
+  // the stored stats differ from the source next time, so the day is read again, never skipped.
+  const stats = await db.execute<{ day: string; rows: number; max_workout_id: number; checksum: string }>(sql`
+    select to_char(started_at at time zone 'UTC', 'YYYY-MM-DD') as day, count(*)::int as rows, max(workout_id) as max_workout_id,
+           sum(hashtextextended(member_id || ' ' || class_id || ' ' || coalesce(completion::text, ''), (extract(epoch from started_at) * 1000)::bigint))::text as checksum
     from source.workout
     where started_at < ${asOf} ${from ? sql`and started_at >= ${from}` : sql``}
     group by 1 order by 1`);
-  const sourceDays = new Map<string, DayStats>(stats.rows.map((r) => [r.day, { rows: Number(r.rows), maxWorkoutId: Number(r.max_workout_id) }]));
+  const sourceDays = new Map<string, DayStats>(stats.rows.map((r) => [r.day, { rows: Number(r.rows), maxWorkoutId: Number(r.max_workout_id), checksum: r.checksum }]));
   const intervalDays = new Set<string>();
   for (let t = Date.UTC(request.interval.start.getUTCFullYear(), request.interval.start.getUTCMonth(), request.interval.start.getUTCDate()); t < asOf.getTime(); t += DAY_MS) {
     intervalDays.add(utcDay(new Date(t)));
@@ -81,7 +86,8 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
   for (const [day, dayStats] of sourceDays) {
     historyRows += dayStats.rows;
     const known = manifest[day];
-    const current = known && known.rows === dayStats.rows && known.maxWorkoutId === dayStats.maxWorkoutId && !intervalDays.has(day);
+    const current =
+      known && known.rows === dayStats.rows && known.maxWorkoutId === dayStats.maxWorkoutId && known.checksum === dayStats.checksum && !intervalDays.has(day);
     if (current) {
       daysUnchanged += 1;
       continue;
@@ -92,7 +98,7 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
     // an older interval run again would cut short a day that a later run reads).
     const dayEnd = new Date(dayStart.getTime() + DAY_MS);
     const written = await extractDay(pool, paths.workoutPartition(day), dayStart, dayEnd, request.fetchSize ?? 20_000);
-    manifest[day] = { rows: written.rows, maxWorkoutId: written.maxWorkoutId, extractedAt: new Date().toISOString() };
+    manifest[day] = { ...dayStats, extractedAt: new Date().toISOString() };
     daysExtracted += 1;
     rowsExtracted += written.rows;
   }
