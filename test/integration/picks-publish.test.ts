@@ -77,10 +77,20 @@ describe('publish', { timeout: 120_000 }, () => {
       }
     };
     const running = [0, 1, 2].map(sqlReader).concat([3, 4].map(cacheReader));
+    const until = async (what: string, done: () => boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`readers: timed out waiting for ${what} (${reads} reads)`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
     try {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Both kinds of reader have read the set before; a loaded machine may take a while to start them.
+      await until('first reads', () => sqlSeen.size > 0 && cacheSeen.size > 0);
       const results = await during();
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // And keep reading for a while after.
+      const after = reads + 40;
+      await until('reads after', () => reads >= after);
       return { problems, sqlSeen, cacheSeen, reads, results };
     } finally {
       stop = true;
