@@ -1,6 +1,9 @@
 
 import type { Redis } from 'ioredis';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Database } from '../../core/db/client.ts';
 import { picksPublications } from '../../core/db/schema/picks.ts';
 import { eq, and, inArray } from 'drizzle-orm';
@@ -17,8 +20,6 @@ export interface PublishRequest {
   dictionaryFile: string;
   /** Redis key prefix (the installation's queue prefix). */
   cachePrefix: string;
-  /** Rows per INSERT statement. @defaultValue 20000 */
-  insertBatch?: number;
   log?: (message: string) => void;
 }
 
@@ -48,6 +49,11 @@ async function withPublishLock<T>(pool: pg.Pool, work: (client: pg.PoolClient) =
   } finally {
     client.release();
   }
+}
+
+/** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
+function escapeCopyText(value: string): string {
+  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : value;
 }
 
 function stagingTable(publicationId: number): string {
@@ -107,55 +113,48 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
     const t0 = performance.now();
     await client.query(`drop table if exists ${staging}`);
     await client.query(`create table ${staging} (like picks including defaults)`);
-    const batchSize = request.insertBatch ?? 20_000;
-    const generatedAt = new Date(dictionary.generatedAt);
+    const generatedAt = escapeCopyText(dictionary.generatedAt);
+    const runId = escapeCopyText(request.runId);
     let members = 0;
     let picks = 0;
-    const columns = () => ({ member: [] as string[], row: [] as string[], position: [] as number[], cls: [] as string[], score: [] as number[], reason: [] as string[], model: [] as string[] });
-    let buffer = columns();
-    const flush = async () => {
-      if (buffer.member.length === 0) return;
-      await client.query(
-        `insert into ${staging} (member_id, row, position, class_id, score, reason, model_version, run_id, generated_at)
-         select m, r, p, c, s, re, mv, $8, $9 from unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::real[], $6::text[], $7::text[]) as t(m, r, p, c, s, re, mv)`,
-        [buffer.member, buffer.row, buffer.position, buffer.cls, buffer.score, buffer.reason, buffer.model, request.runId, generatedAt],
-      );
-      buffer = columns();
-    };
     const membersKey = keys.members(publicationId);
     await redis.unlink(membersKey);
     let cacheMs = 0;
-    for await (const group of readPicksByMember(request.picksFile, dictionary)) {
-      const cacheStart = performance.now();
-      const pipeline = redis.pipeline();
-      for (const member of group) {
-        const cached: CachedMemberPicks = {
-          modelVersion: member.modelVersion,
-          generatedAt: dictionary.generatedAt,
-          rows: member.rows.map((row) => ({ row: row.row, picks: row.picks.map((p) => [p.classId, p.score, p.reason] as [string, number, string]) })),
-        };
-        pipeline.hset(membersKey, member.memberId, JSON.stringify(cached));
-      }
-      await pipeline.exec();
-      cacheMs += performance.now() - cacheStart;
-      for (const member of group) {
-        members += 1;
-        for (const row of member.rows) {
-          for (const pick of row.picks) {
-            buffer.member.push(member.memberId);
-            buffer.row.push(row.row);
-            buffer.position.push(pick.position);
-            buffer.cls.push(pick.classId);
-            buffer.score.push(pick.score);
-            buffer.reason.push(pick.reason);
-            buffer.model.push(member.modelVersion);
-            picks += 1;
+    // COPY (text format) streams the rows in; one chunk per group of members, with backpressure.
+    async function* copyChunks(): AsyncGenerator<string> {
+      for await (const group of readPicksByMember(request.picksFile, dictionary)) {
+        const cacheStart = performance.now();
+        const pipeline = redis.pipeline();
+        for (const member of group) {
+          const cached: CachedMemberPicks = {
+            modelVersion: member.modelVersion,
+            generatedAt: dictionary.generatedAt,
+            rows: member.rows.map((row) => ({ row: row.row, picks: row.picks.map((p) => [p.classId, p.score, p.reason] as [string, number, string]) })),
+          };
+          pipeline.hset(membersKey, member.memberId, JSON.stringify(cached));
+        }
+        await pipeline.exec();
+        cacheMs += performance.now() - cacheStart;
+        let chunk = '';
+        for (const member of group) {
+          members += 1;
+          const memberId = escapeCopyText(member.memberId);
+          const model = escapeCopyText(member.modelVersion);
+          for (const row of member.rows) {
+            const rowName = escapeCopyText(row.row);
+            for (const pick of row.picks) {
+              chunk += `${memberId}\t${rowName}\t${pick.position}\t${escapeCopyText(pick.classId)}\t${pick.score}\t${escapeCopyText(pick.reason)}\t${model}\t${runId}\t${generatedAt}\n`;
+              picks += 1;
+            }
           }
         }
-        if (buffer.member.length >= batchSize) await flush();
+        yield chunk;
       }
     }
-    await flush();
+    await pipeline(
+      Readable.from(copyChunks()),
+      client.query(copyFrom(`copy ${staging} (member_id, row, position, class_id, score, reason, model_version, run_id, generated_at) from stdin`)),
+    );
     const meta: CachedPublicationMeta = { publicationId, runId: request.runId, modelVersion, generatedAt: dictionary.generatedAt, popularRows: dictionary.popularRows };
     await redis.set(keys.meta(publicationId), JSON.stringify(meta));
     const t1 = performance.now();
