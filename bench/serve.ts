@@ -262,16 +262,22 @@ async function startServer(options: Options): Promise<ServerChild> {
   };
 }
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux); null elsewhere. */
-function cpuSeconds(pid: number | undefined): number | null {
+/** CPU seconds (user, system) a process has used, from /proc (Linux); null elsewhere. */
+function cpuSeconds(pid: number | undefined): { user: number; sys: number } | null {
   if (pid === undefined) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 }; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return null;
   }
+}
+
+/** CPU ms per request between two readings: user + system, and the system part. */
+function cpuMsPer(before: { user: number; sys: number } | null, after: { user: number; sys: number } | null, requests: number): { total: number; sys: number } | null {
+  if (!before || !after || requests <= 0) return null;
+  return { total: ((after.user - before.user + after.sys - before.sys) * 1000) / requests, sys: ((after.sys - before.sys) * 1000) / requests };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,13 +326,15 @@ interface HttpRun {
   timeouts: number;
   bytesPerResponse: number;
   latency: ReturnType<Latencies['summary']>;
-  serverCpuMsPerRequest: number | null;
+  serverCpuMsPerRequest: { total: number; sys: number } | null;
+  loadGeneratorCpuMsPerRequest: number;
 }
 
 async function httpLoad(server: ServerChild, memberIds: readonly string[], options: Options, run: { duration: number; rate?: number }): Promise<HttpRun> {
   const paths = memberIds.map((id) => `/api/v1/members/${encodeURIComponent(id)}/picks`);
   const latencies = new Latencies();
   const cpuBefore = cpuSeconds(server.child.pid);
+  const ownBefore = process.cpuUsage();
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -346,6 +354,7 @@ async function httpLoad(server: ServerChild, memberIds: readonly string[], optio
   });
   const seconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuSeconds(server.child.pid);
+  const own = process.cpuUsage(ownBefore);
   const ok = result['2xx'];
   return {
     rps: ok / seconds,
@@ -356,7 +365,8 @@ async function httpLoad(server: ServerChild, memberIds: readonly string[], optio
     timeouts: result.timeouts,
     bytesPerResponse: ok > 0 ? result.throughput.total / ok : Number.NaN,
     latency: latencies.summary(),
-    serverCpuMsPerRequest: cpuBefore !== null && cpuAfter !== null && ok > 0 ? ((cpuAfter - cpuBefore) * 1000) / ok : null,
+    serverCpuMsPerRequest: cpuMsPer(cpuBefore, cpuAfter, ok),
+    loadGeneratorCpuMsPerRequest: ok > 0 ? (own.user + own.system) / 1000 / ok : Number.NaN,
   };
 }
 
@@ -447,7 +457,9 @@ async function main(): Promise<void> {
           non2xx: max.non2xx,
           errors: max.errors + max.timeouts,
           bytesPerResponseWithHeaders: round(max.bytesPerResponse, 0),
-          serverCpuMsPerRequest: max.serverCpuMsPerRequest === null ? null : round(max.serverCpuMsPerRequest, 3),
+          serverCpuMsPerRequest: max.serverCpuMsPerRequest === null ? null : round(max.serverCpuMsPerRequest.total, 3),
+          serverSysCpuMsPerRequest: max.serverCpuMsPerRequest === null ? null : round(max.serverCpuMsPerRequest.sys, 3),
+          loadGeneratorCpuMsPerRequest: round(max.loadGeneratorCpuMsPerRequest, 3),
         },
         atRate: {
           requests: fixed.requests,
@@ -455,7 +467,8 @@ async function main(): Promise<void> {
           maxMs: round(fixed.latency.maxMs, 2),
           non2xx: fixed.non2xx,
           errors: fixed.errors + fixed.timeouts,
-          serverCpuMsPerRequest: fixed.serverCpuMsPerRequest === null ? null : round(fixed.serverCpuMsPerRequest, 3),
+          serverCpuMsPerRequest: fixed.serverCpuMsPerRequest === null ? null : round(fixed.serverCpuMsPerRequest.total, 3),
+          serverSysCpuMsPerRequest: fixed.serverCpuMsPerRequest === null ? null : round(fixed.serverCpuMsPerRequest.sys, 3),
           rateRatio: round(fixed.rps / options.rate, 3),
         },
         redis: { command: 'HGET', requests: raw.requests, p50Ms: round(raw.latency.p50Ms, 3), p99Ms: round(raw.latency.p99Ms, 3) },
@@ -470,9 +483,9 @@ async function main(): Promise<void> {
     const d = result.details;
     const rows: [string, string, string, string][] = [
       ['max rps', String(result.rps), `≥ ${TARGETS.rps}  ${mark(result.met.maxRps)}`, `${d.connections} connections, ${d.max.requests} requests in ${d.durationSeconds} s, ${d.max.non2xx} non-2xx, ${d.max.errors} errors`],
-      ['  p50 / p99 (ms)', `${result.p50Ms} / ${result.p99Ms}`, '', `p90 ${d.max.p90Ms}, max ${d.max.maxMs}; server CPU ${d.max.serverCpuMsPerRequest ?? '?'} ms/request`],
+      ['  p50 / p99 (ms)', `${result.p50Ms} / ${result.p99Ms}`, '', `p90 ${d.max.p90Ms}, max ${d.max.maxMs}; CPU ms/request: server ${d.max.serverCpuMsPerRequest ?? '?'} (sys ${d.max.serverSysCpuMsPerRequest ?? '?'}), load generator ${d.max.loadGeneratorCpuMsPerRequest}`],
       [`at ${options.rate} req/s: rps`, String(result.atRate.rps), '', `${d.atRate.requests} requests, ${d.atRate.non2xx} non-2xx, ${d.atRate.errors} errors`],
-      ['  p50 / p99 (ms)', `${result.atRate.p50Ms} / ${result.atRate.p99Ms}`, `p99 ≤ ${TARGETS.p99Ms}  ${mark(result.met.p99AtRate)}`, `p90 ${d.atRate.p90Ms}, max ${d.atRate.maxMs}; server CPU ${d.atRate.serverCpuMsPerRequest ?? '?'} ms/request`],
+      ['  p50 / p99 (ms)', `${result.atRate.p50Ms} / ${result.atRate.p99Ms}`, `p99 ≤ ${TARGETS.p99Ms}  ${mark(result.met.p99AtRate)}`, `p90 ${d.atRate.p90Ms}, max ${d.atRate.maxMs}; CPU ms/request: server ${d.atRate.serverCpuMsPerRequest ?? '?'} (sys ${d.atRate.serverSysCpuMsPerRequest ?? '?'})`],
       ['redis HGET rps', String(result.redisGetRps), '', `same values, ${d.connections} clients × 1 in flight; p50 ${d.redis.p50Ms} ms, p99 ${d.redis.p99Ms} ms`],
       ['ratio rps / redisGetRps', String(result.ratio), '', ''],
       ['response bytes', String(result.responseBytes), '', `range ${d.responseBytesRange.join('–')}, ${d.picksPerResponse} picks; cached value ${d.cachedValueBytes} bytes`],

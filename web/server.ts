@@ -97,6 +97,10 @@ export function createWebApp(options: WebAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (options.trustProxy) app.set('trust proxy', parseTrustProxy(options.trustProxy));
+  // The picks serving API (GET /api/v1/members/:memberId/picks), public for product services: first,
+  // above helmet (it sets a JSON API's security headers itself), the static files (a file-system
+  // stat per request) and the session and auth middleware.
+  app.use('/api/v1', picksRouter({ db, redis: options.redis, cachePrefix: options.cachePrefix ?? 'flywheel' }));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -129,10 +133,6 @@ export function createWebApp(options: WebAppOptions): express.Express {
     res.json({ status: 'ok' });
   });
   app.use('/api/v1', open);
-
-  // Public endpoints that product services call without credentials are mounted here, above the
-  // session and auth middleware (the picks serving API: GET /api/v1/members/:memberId/picks).
-  app.use('/api/v1', picksRouter({ db, redis: options.redis, cachePrefix: options.cachePrefix ?? 'flywheel' }));
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: true }));
