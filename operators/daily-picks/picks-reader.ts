@@ -79,17 +79,52 @@ function classFragment(classId: string, info: ClassInfo | undefined): Buffer {
   );
 }
 
-function fragmentOf(classId: string, fragments: Map<string, Buffer>, classes: Map<string, ClassInfo>): Buffer {
-  let fragment = fragments.get(classId);
-  if (fragment === undefined) {
-    fragment = classFragment(classId, classes.get(classId));
-    fragments.set(classId, fragment);
+/** Pre-encoded pick fragments of one class-metadata snapshot, by class id (a string or its bytes). */
+class Fragments {
+  private readonly byId = new Map<string, Buffer>();
+  private readonly byHash = new Map<number, { id: Buffer; fragment: Buffer }[]>();
+
+  constructor(readonly classes: Map<string, ClassInfo>) {}
+
+  forId(classId: string): Buffer {
+    let fragment = this.byId.get(classId);
+    if (fragment === undefined) {
+      fragment = classFragment(classId, this.classes.get(classId));
+      this.byId.set(classId, fragment);
+    }
+    return fragment;
   }
-  return fragment;
+
+  /** The fragment of the class whose id is the ASCII text `src[start, end)`, without making a string. */
+  forBytes(src: Buffer, start: number, end: number): Buffer {
+    let hash = 0x811c9dc5; // FNV-1a
+    for (let k = start; k < end; k++) hash = Math.imul(hash ^ src[k]!, 0x01000193);
+    let bucket = this.byHash.get(hash);
+    if (bucket) {
+      for (const entry of bucket) {
+        const id = entry.id;
+        if (id.length !== end - start) continue;
+        let same = true;
+        for (let k = 0; k < id.length; k++) {
+          if (id[k] !== src[start + k]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return entry.fragment;
+      }
+    } else {
+      bucket = [];
+      this.byHash.set(hash, bucket);
+    }
+    const fragment = this.forId(src.toString('latin1', start, end));
+    bucket.push({ id: Buffer.from(src.subarray(start, end)), fragment });
+    return fragment;
+  }
 }
 
 /** The same text as `JSON.stringify` of the cache-sourced view (from the parsed cache value). */
-function cachedJson(memberId: string, cached: CachedMemberPicks, fragments: Map<string, Buffer>, classes: Map<string, ClassInfo>, only?: ReadonlySet<string>): Buffer {
+function cachedJson(memberId: string, cached: CachedMemberPicks, fragments: Fragments, only?: ReadonlySet<string>): Buffer {
   let out = `{"memberId":${JSON.stringify(memberId)},"source":"cache","modelVersion":${JSON.stringify(cached.modelVersion)},"generatedAt":${JSON.stringify(cached.generatedAt)},"rows":[`;
   let firstRow = true;
   for (const row of cached.rows) {
@@ -99,7 +134,7 @@ function cachedJson(memberId: string, cached: CachedMemberPicks, fragments: Map<
     const picks = row.picks;
     for (let i = 0; i < picks.length; i++) {
       const [classId, score, reason] = picks[i]!;
-      out += `${i === 0 ? '' : ','}${fragmentOf(classId, fragments, classes).toString()}${JSON.stringify(score)},"reason":${JSON.stringify(reason)}}`;
+      out += `${i === 0 ? '' : ','}${fragments.forId(classId).toString()}${JSON.stringify(score)},"reason":${JSON.stringify(reason)}}`;
     }
     out += ']}';
   }
@@ -131,16 +166,16 @@ class CachedBodyWriter {
   private src: Buffer = Buffer.alloc(0);
   private i = 0;
 
-  write(memberId: string, src: Buffer, fragments: Map<string, Buffer>, classes: Map<string, ClassInfo>, only?: ReadonlySet<string>): Buffer | null {
+  write(memberId: string, src: Buffer, fragments: Fragments, only?: ReadonlySet<string>): Buffer | null {
     this.src = src;
     this.i = 0;
     this.pos = 0;
-    const body = this.body(memberId, fragments, classes, only);
+    const body = this.body(memberId, fragments, only);
     this.src = Buffer.alloc(0);
     return body;
   }
 
-  private body(memberId: string, fragments: Map<string, Buffer>, classes: Map<string, ClassInfo>, only?: ReadonlySet<string>): Buffer | null {
+  private body(memberId: string, fragments: Fragments, only?: ReadonlySet<string>): Buffer | null {
     const src = this.src;
     this.put(Buffer.from(`{"memberId":${JSON.stringify(memberId)}`));
     if (!this.expect(HEAD[0])) return null;
@@ -187,10 +222,9 @@ class CachedBodyWriter {
             const reasonEnd = this.i;
             if (src[this.i++] !== 0x5d) return null;
             if (keep) {
-              const classId = plain === 'plain' ? src.toString('latin1', idStart + 1, idEnd - 1) : (JSON.parse(src.toString('utf8', idStart, idEnd)) as string);
               if (!firstPick) this.byte(0x2c);
               firstPick = false;
-              this.put(fragmentOf(classId, fragments, classes));
+              this.put(plain === 'plain' ? fragments.forBytes(src, idStart + 1, idEnd - 1) : fragments.forId(JSON.parse(src.toString('utf8', idStart, idEnd)) as string));
               this.copy(scoreStart, scoreEnd);
               this.put(OUT_REASON);
               this.copy(reasonStart, reasonEnd);
@@ -292,7 +326,7 @@ export class PicksReader {
   private readonly keys: PicksCacheKeys;
   private readonly refreshMs: number;
   private pointer: { value: number | null; at: number } = { value: null, at: Number.NEGATIVE_INFINITY };
-  private classes: { byId: Map<string, ClassInfo>; fragments: Map<string, Buffer>; at: number } | null = null;
+  private classes: { byId: Map<string, ClassInfo>; fragments: Fragments; at: number } | null = null;
   private readonly writer = new CachedBodyWriter();
   private classesLoading: Promise<Map<string, ClassInfo>> | null = null;
   private scorer: { catalogue: Catalogue; popularity: Popularity; scorer: HeuristicScorer; asOf: number; at: number } | null = null;
@@ -341,8 +375,8 @@ export class PicksReader {
       if (cached && cached.length > 0) {
         const fresh = this.classes !== null && Date.now() - this.classes.at < Math.max(this.refreshMs, 30_000);
         if (!fresh) await this.classInfo();
-        const { byId, fragments } = this.classes!;
-        const body = this.writer.write(memberId, cached, fragments, byId, rows) ?? cachedJson(memberId, JSON.parse(cached.toString('utf8')) as CachedMemberPicks, fragments, byId, rows);
+        const { fragments } = this.classes!;
+        const body = this.writer.write(memberId, cached, fragments, rows) ?? cachedJson(memberId, JSON.parse(cached.toString('utf8')) as CachedMemberPicks, fragments, rows);
         return { source: 'cache', body };
       }
     }
@@ -391,7 +425,7 @@ export class PicksReader {
           from source.class c left join source.instructor i on i.instructor_id = c.instructor_id`);
         const byId = new Map<string, ClassInfo>();
         for (const r of result.rows) byId.set(r.class_id, { title: r.title, discipline: r.discipline, durationMin: r.duration_min, instructor: r.instructor });
-        this.classes = { byId, fragments: new Map(), at: Date.now() };
+        this.classes = { byId, fragments: new Fragments(byId), at: Date.now() };
         return byId;
       })().finally(() => {
         this.classesLoading = null;
