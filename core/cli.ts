@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { insertAuditEntry } from './db/queries/audit-log.ts';
 import { ConfigError, loadConfig, redactUrl, type FlywheelConfig } from './config.ts';
@@ -16,7 +15,7 @@ import { ActionError, backfillDag, clearTasks, triggerDagRun, type AuditHook } f
 import type { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject } from './sdk/json.ts';
 import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
-import { registerAuthCommands } from '../web/auth/cli-commands.ts';
+import { cliActor, registerAuthCommands } from '../web/auth/cli-commands.ts';
 import { registerSourceCommands } from '../operators/source/cli-commands.ts';
 import { registerPicksCommands } from '../operators/daily-picks/cli-commands.ts';
 
@@ -64,15 +63,6 @@ function parsePositiveInt(value: string): number {
 }
 
 const jsonOption = () => new Option('--json', 'print JSON');
-
-/** The CLI's actor in the audit log: `cli:<OS user>` (the web's writes carry the user). */
-function cliActor(): string {
-  try {
-    return `cli:${os.userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
 
 /** An audit hook for a CLI write, recorded in the action's own transaction. */
 function cliAudit(action: string, target: { dagId?: string; runId?: string; taskId?: string; target?: string }): AuditHook {

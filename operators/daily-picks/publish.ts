@@ -56,6 +56,23 @@ function escapeCopyText(value: string): string {
   return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : value;
 }
 
+/**
+ * Runs table renames and publication updates in one transaction holding both picks tables
+ * exclusively: readers queue behind the lock for the milliseconds of the renames, then see
+ * the new tables whole.
+ */
+async function swapTables(client: pg.PoolClient, work: () => Promise<void>): Promise<void> {
+  await client.query('begin');
+  try {
+    await client.query('lock table picks, picks_previous in access exclusive mode');
+    await work();
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  }
+}
+
 function stagingTable(publicationId: number): string {
   return `picks_staging_${publicationId}`;
 }
@@ -163,10 +180,7 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
     const t2 = performance.now();
     log(`loaded ${picks} picks for ${members} members into ${staging} and the cache`);
 
-    await client.query('begin');
-    try {
-      // Readers queue behind this lock for the few milliseconds of the renames.
-      await client.query('lock table picks, picks_previous in access exclusive mode');
+    await swapTables(client, async () => {
       await client.query('drop table picks_previous');
       await client.query('alter table picks rename to picks_previous');
       await client.query('alter index picks_pkey rename to picks_previous_pkey');
@@ -178,11 +192,7 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
         `update picks_publication set status = 'current', member_count = $2, pick_count = $3, model_version = $4, published_at = now(), popular_rows = $5 where id = $1`,
         [publicationId, members, picks, modelVersion, JSON.stringify(dictionary.popularRows)],
       );
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    }
+    });
     await redis.set(keys.current, String(publicationId));
     const t3 = performance.now();
     await dropRetiredCaches(db, redis, keys);
@@ -220,9 +230,7 @@ export async function rollbackPicks(db: Database, pool: pg.Pool, redis: Redis, c
     const previous = rows.find((r) => r.status === 'previous');
     if (!current || !previous) throw new PublishError('nothing to roll back to: there is no previous published set');
     const exists = await redis.exists(keys.members(previous.id));
-    await client.query('begin');
-    try {
-      await client.query('lock table picks, picks_previous in access exclusive mode');
+    await swapTables(client, async () => {
       await client.query('alter table picks rename to picks_swap');
       await client.query('alter index picks_pkey rename to picks_swap_pkey');
       await client.query('alter table picks_previous rename to picks');
@@ -230,11 +238,7 @@ export async function rollbackPicks(db: Database, pool: pg.Pool, redis: Redis, c
       await client.query('alter table picks_swap rename to picks_previous');
       await client.query('alter index picks_swap_pkey rename to picks_previous_pkey');
       await client.query(`update picks_publication set status = case when id = $1 then 'previous' else 'current' end where id in ($1, $2)`, [current.id, previous.id]);
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    }
+    });
     // Without its cache (Redis lost it), the API reads the restored set from PostgreSQL.
     if (exists) await redis.set(keys.current, String(previous.id));
     else await redis.del(keys.current);

@@ -24,7 +24,7 @@ async function withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
 }
 
 /** The CLI actor in the audit log: `cli:<OS user>`. */
-function cliActor(): string {
+export function cliActor(): string {
   try {
     return `cli:${os.userInfo().username}`;
   } catch {
