@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../support/harness.ts';
 import { Children, PROC_DAGS, parseJson, runCli } from './proc-support.ts';
 
-interface AuditRow {
+type AuditRow = {
   actor: string;
   auth: string;
   action: string;
@@ -16,7 +16,7 @@ interface AuditRow {
   task_id: string | null;
   target: string | null;
   details: Record<string, unknown>;
-}
+};
 
 describe('CLI writes are audited', { timeout: 120_000 }, () => {
   let harness: Harness;

@@ -32,7 +32,7 @@ describe('publish', { timeout: 120_000 }, () => {
   const sets: Record<string, RunSet> = {};
   const keys = () => new PicksCacheKeys(world.prefix);
   const publish = (set: RunSet) =>
-    publishPicks(world.db, world.pool, world.redis, { dagId: 'daily_picks', runId: set.runId, picksFile: set.rows.picksFile, dictionaryFile: set.rows.dictionaryFile, cachePrefix: world.prefix, insertBatch: 500 });
+    publishPicks(world.db, world.pool, world.redis, { dagId: 'daily_picks', runId: set.runId, picksFile: set.rows.picksFile, dictionaryFile: set.rows.dictionaryFile, cachePrefix: world.prefix });
   const picksFingerprint = async () =>
     (await world.query<{ run: string; n: number; md5: string }>(`select min(run_id) || '/' || max(run_id) as run, count(*)::int as n, md5(string_agg(p::text, ',' order by member_id, row, position)) as md5 from picks p`))[0]!;
   const publications = () => world.query<{ id: number; run_id: string; status: string }>('select id, run_id, status from picks_publication order by id');
