@@ -4,7 +4,6 @@
  * `heuristics` for a member with workouts the published set lacks, `popular` for an unknown
  * id, 400 for a malformed one.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberPicksView } from '../../operators/daily-picks/picks-reader.ts';
 import { PicksCacheKeys } from '../../operators/daily-picks/picks-cache.ts';
@@ -173,6 +172,5 @@ describe('cold-start and inactive members; the picks API and CLI', { timeout: 12
     // An unknown member still gets popular rows (from the publication row).
     expect((await get('nobody-at-all')).body).toMatchObject({ source: 'popular', modelVersion: 'popularity' });
     expect((await get('nobody-at-all')).body.rows.length).toBeGreaterThan(0);
-    expect(path.isAbsolute(world.artifactsDir)).toBe(true);
   });
 });
