@@ -59,7 +59,9 @@ async function readManifest(file: string): Promise<Manifest> {
 export async function extractHistory(db: Database, pool: pg.Pool, request: ExtractRequest): Promise<ExtractResult> {
   const { paths } = request;
   const asOf = request.interval.end;
-  const from = request.historyWindowDays === null ? null : new Date(asOf.getTime() - request.historyWindowDays * DAY_MS);
+  // Whole days: the window's first day is extracted whole (History cuts it at the exact start),
+  // so its stats must count the whole day too, or it would look changed on every run.
+  const from = request.historyWindowDays === null ? null : new Date(Math.floor((asOf.getTime() - request.historyWindowDays * DAY_MS) / DAY_MS) * DAY_MS);
   const log = request.log ?? (() => undefined);
 
   // Per day: row count, highest id and a content checksum, so a re-import (ids restart) or an

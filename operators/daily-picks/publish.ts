@@ -8,7 +8,7 @@ import type { Database } from '../../core/db/client.ts';
 import { picksPublications } from '../../core/db/schema/picks.ts';
 import { eq, and, inArray } from 'drizzle-orm';
 import { PicksCacheKeys, type CachedMemberPicks, type CachedPublicationMeta } from './picks-cache.ts';
-import { readPicksByMember, readPicksDictionary, type PicksDictionary } from './picks-file.ts';
+import { readPicksByMember, readPicksDictionary, type MemberPicks, type PicksDictionary } from './picks-file.ts';
 
 /** Serialises publishes and rollbacks across processes (a session-level advisory lock). */
 const PUBLISH_LOCK = 0x70696b73; // "piks"
@@ -100,6 +100,12 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
       where: and(eq(picksPublications.dagId, request.dagId), eq(picksPublications.runId, request.runId)),
     });
     if (existing && existing.status === 'current') {
+      // A retry after Redis lost the cache (a restart) fills it again from this run's picks file.
+      if (!(await redis.exists(keys.members(existing.id)))) {
+        await fillCache(redis, keys.members(existing.id), request.picksFile, dictionary);
+        await redis.set(keys.meta(existing.id), JSON.stringify(publicationMeta(existing.id, request.runId, modelVersion, dictionary)));
+        log(`refilled the serving cache of publication ${existing.id}`);
+      }
       await redis.set(keys.current, String(existing.id));
       log(`run ${request.runId}'s picks are already published (publication ${existing.id}); cache pointer checked`);
       return { publicationId: existing.id, published: false, members: existing.memberCount, picks: existing.pickCount, modelVersion: existing.modelVersion, seconds: { load: 0, index: 0, cache: 0, swap: 0 } };
@@ -126,6 +132,7 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
           })
           .returning({ id: picksPublications.id })
       )[0]!.id;
+    await dropAbandonedStaging(db, client, redis, keys, publicationId);
     const staging = stagingTable(publicationId);
     const t0 = performance.now();
     await client.query(`drop table if exists ${staging}`);
@@ -141,16 +148,7 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
     async function* copyChunks(): AsyncGenerator<string> {
       for await (const group of readPicksByMember(request.picksFile, dictionary)) {
         const cacheStart = performance.now();
-        const pipeline = redis.pipeline();
-        for (const member of group) {
-          const cached: CachedMemberPicks = {
-            modelVersion: member.modelVersion,
-            generatedAt: dictionary.generatedAt,
-            rows: member.rows.map((row) => ({ row: row.row, picks: row.picks.map((p) => [p.classId, p.score, p.reason] as [string, number, string]) })),
-          };
-          pipeline.hset(membersKey, member.memberId, JSON.stringify(cached));
-        }
-        await pipeline.exec();
+        await cacheMembers(redis, membersKey, group, dictionary.generatedAt);
         cacheMs += performance.now() - cacheStart;
         let chunk = '';
         for (const member of group) {
@@ -172,8 +170,7 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
       Readable.from(copyChunks()),
       client.query(copyFrom(`copy ${staging} (member_id, row, position, class_id, score, reason, model_version, run_id, generated_at) from stdin`)),
     );
-    const meta: CachedPublicationMeta = { publicationId, runId: request.runId, modelVersion, generatedAt: dictionary.generatedAt, popularRows: dictionary.popularRows };
-    await redis.set(keys.meta(publicationId), JSON.stringify(meta));
+    await redis.set(keys.meta(publicationId), JSON.stringify(publicationMeta(publicationId, request.runId, modelVersion, dictionary)));
     const t1 = performance.now();
     await client.query(`alter table ${staging} add constraint ${staging}_pkey primary key (member_id, row, position)`);
     await client.query(`analyze ${staging}`);
@@ -206,6 +203,42 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
       seconds: { load: (t1 - t0 - cacheMs) / 1000, index: (t2 - t1) / 1000, cache: cacheMs / 1000, swap: (t3 - t2) / 1000 },
     };
   });
+}
+
+/** The serving-cache entries of one group of members. */
+async function cacheMembers(redis: Redis, membersKey: string, group: MemberPicks[], generatedAt: string): Promise<void> {
+  const pipeline = redis.pipeline();
+  for (const member of group) {
+    const cached: CachedMemberPicks = {
+      modelVersion: member.modelVersion,
+      generatedAt,
+      rows: member.rows.map((row) => ({ row: row.row, picks: row.picks.map((p) => [p.classId, p.score, p.reason] as [string, number, string]) })),
+    };
+    pipeline.hset(membersKey, member.memberId, JSON.stringify(cached));
+  }
+  await pipeline.exec();
+}
+
+async function fillCache(redis: Redis, membersKey: string, picksFile: string, dictionary: PicksDictionary): Promise<void> {
+  for await (const group of readPicksByMember(picksFile, dictionary)) await cacheMembers(redis, membersKey, group, dictionary.generatedAt);
+}
+
+function publicationMeta(publicationId: number, runId: string, modelVersion: string, dictionary: PicksDictionary): CachedPublicationMeta {
+  return { publicationId, runId, modelVersion, generatedAt: dictionary.generatedAt, popularRows: dictionary.popularRows };
+}
+
+/**
+ * Staging tables and cache hashes of other runs' publishes that crashed and were never retried.
+ * Publishes hold the publish lock, so no other load is in progress; a later retry of such a
+ * run starts its load over anyway.
+ */
+async function dropAbandonedStaging(db: Database, client: pg.PoolClient, redis: Redis, keys: PicksCacheKeys, publicationId: number): Promise<void> {
+  const staged = await db.select({ id: picksPublications.id }).from(picksPublications).where(eq(picksPublications.status, 'staged'));
+  for (const { id } of staged) {
+    if (id === publicationId) continue;
+    await client.query(`drop table if exists ${stagingTable(id)}`);
+    await redis.unlink(keys.members(id), keys.meta(id));
+  }
 }
 
 async function dropRetiredCaches(db: Database, redis: Redis, keys: PicksCacheKeys): Promise<void> {
