@@ -124,6 +124,7 @@ export async function rowsStep(resources: PipelineResources, step: StepContext, 
 
   const popularity = computePopularity(catalogue, history, asOf);
   const popularScorer = new HeuristicScorer(catalogue, popularity, asOf);
+  // Copied: the scorer's buffer is reused by every later score() call.
   const popularScores = Float64Array.from(popularScorer.score(null));
   const popularOrder = new TopN(Math.max(options.candidateDepth, options.rankedSize * 3), catalogue.airedAt).select(popularScores);
   const popular = { classIdx: popularOrder, scores: Float64Array.from(popularOrder, (c) => popularScores[c]!) };
@@ -131,9 +132,21 @@ export async function rowsStep(resources: PipelineResources, step: StepContext, 
 
   const covered = new Uint8Array(history.memberCount);
   let inactiveMembers = 0;
+  const excluded = new Uint8Array(catalogue.size);
   const emit = async (m: number, source: PicksSource, modelVersion: string, candidates: ArrayLike<number>, scores: ArrayLike<number>) => {
     const profile = source === 'popularity' ? emptyProfile : profileOf(catalogue, history, m);
-    const rows = cutRows({ catalogue, profile, asOf, candidates, scores, named: specs.named, ranked: specs.ranked, popular });
+    // A pick that tops up a short row carries the member's heuristic probability for the class
+    // (computed only when a row needs one): the same scale as the heuristics' own picks.
+    let memberScores: Float64Array | null = null;
+    const fillScore = (c: number) => {
+      if (!memberScores) {
+        for (const t of profile.taken) excluded[t] = 1;
+        memberScores = popularScorer.score(source === 'popularity' ? null : profile, excluded);
+        for (const t of profile.taken) excluded[t] = 0;
+      }
+      return memberScores[c]!;
+    };
+    const rows = cutRows({ catalogue, profile, asOf, candidates, scores, named: specs.named, ranked: specs.ranked, popular, fillScore });
     await writer.add(history.memberIds[m]!, source, modelVersion, rows);
     covered[m] = 1;
   };

@@ -30,6 +30,12 @@ export interface CutRowsInput {
    * the candidates cannot fill (reason "Popular …").
    */
   popular?: { classIdx: ArrayLike<number>; scores: ArrayLike<number> };
+  /**
+   * The member's own score for a class outside their candidates, for the picks that top up a
+   * short row (e.g. their heuristic probability), so a row's scores stay on one scale. Without
+   * it those picks carry the class's popularity score.
+   */
+  fillScore?: (classIdx: number) => number;
 }
 
 /**
@@ -53,11 +59,21 @@ export function cutRows(input: CutRowsInput): CutRow[] {
       taken.add(c);
     }
     const popular = input.popular;
-    for (let j = 0; popular && j < popular.classIdx.length && picks.length < spec.size; j++) {
-      const c = popular.classIdx[j]!;
-      if (taken.has(c) || (claim && used.has(c)) || !matchesAll(spec.where, c, context)) continue;
-      picks.push({ classIdx: c, score: popular.scores[j]!, reason: reasonFor('popular', catalogue, profile, c, asOf) });
-      taken.add(c);
+    if (popular && picks.length < spec.size) {
+      // The popular classes that pass, in popularity order — or, with the member's own scores,
+      // best for the member first, so the row stays in score order.
+      let fill: { classIdx: number; score: number }[] = [];
+      for (let j = 0; j < popular.classIdx.length; j++) {
+        const c = popular.classIdx[j]!;
+        if (taken.has(c) || (claim && used.has(c)) || !matchesAll(spec.where, c, context)) continue;
+        fill.push({ classIdx: c, score: input.fillScore ? input.fillScore(c) : popular.scores[j]! });
+        if (!input.fillScore && picks.length + fill.length >= spec.size) break;
+      }
+      if (input.fillScore) fill = fill.sort((a, b) => b.score - a.score);
+      for (const { classIdx: c, score } of fill.slice(0, spec.size - picks.length)) {
+        picks.push({ classIdx: c, score, reason: reasonFor('popular', catalogue, profile, c, asOf) });
+        taken.add(c);
+      }
     }
     if (claim) for (const c of taken) used.add(c);
     return { row: spec.row, picks };
