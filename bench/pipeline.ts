@@ -69,7 +69,8 @@ const artifactsDir = process.env.BENCH_ARTIFACTS_DIR ?? (await mkdtemp(path.join
 process.env.DATABASE_URL = databaseUrl;
 process.env.ARTIFACTS_DIR = artifactsDir;
 process.env.FLYWHEEL_LOG_LEVEL ??= 'warn';
-process.env.FLYWHEEL_QUEUE_PREFIX ??= `bench-pipeline-${process.pid}`;
+// Fixed, so each publish retires the cache of the one two before it (keys live under this prefix).
+process.env.FLYWHEEL_QUEUE_PREFIX ??= 'bench-pipeline';
 await migrateDatabase(databaseUrl);
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 try {
