@@ -11,3 +11,4 @@ export * from './user.ts';
 export * from './api-token.ts';
 export * from './session.ts';
 export * from './audit-log.ts';
+export * from './model-version.ts';
