@@ -12,9 +12,14 @@ export interface PicksApiOptions {
   cachePrefix: string;
 }
 
+const ROW_NAMES = ['for_your_usual', 'quick_workout', 'something_new', 'ranked'] as const;
+
 const rowsParam = z
   .string()
-  .regex(/^[a-z_]+(,[a-z_]+)*$/, 'a comma-separated list of row names, e.g. for_your_usual,quick_workout')
+  .regex(/^[a-z_]+(,[a-z_]+)*$/, `a comma-separated list of row names: ${ROW_NAMES.join(', ')}`)
+  .refine((value) => value.split(',').every((row) => (ROW_NAMES as readonly string[]).includes(row)), {
+    message: `unknown row name; rows are ${ROW_NAMES.join(', ')}`,
+  })
   .transform((value) => new Set(value.split(',')))
   .optional();
 
@@ -38,6 +43,10 @@ const API_HEADERS: readonly [string, string][] = [
 export function picksRouter(options: PicksApiOptions): express.Router {
   const reader = new PicksReader({ db: options.db, redis: options.redis, cachePrefix: options.cachePrefix });
   const router = express.Router();
+  // `/members//picks`: an empty id, not an unknown endpoint.
+  router.get('/members//picks', () => {
+    throw new HttpError(400, 'memberId: is empty');
+  });
   router.get('/members/:memberId/picks', async (req, res) => {
     for (const [name, value] of API_HEADERS) res.setHeader(name, value); // on errors too
     const rows = req.query.rows === undefined ? undefined : parseParam(rowsParam, req.query.rows, 'rows');

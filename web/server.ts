@@ -128,9 +128,11 @@ export function createWebApp(options: WebAppOptions): express.Express {
   });
 
   const open = express.Router();
+  // PostgreSQL down is a failure (500); Redis down only degrades (the picks API reads PostgreSQL).
   open.get('/health', async (_req, res) => {
     await db.execute('select 1');
-    res.json({ status: 'ok' });
+    const redis = options.redis.status === 'ready' ? 'ok' : 'down';
+    res.json({ status: redis === 'ok' ? 'ok' : 'degraded', database: 'ok', redis });
   });
   app.use('/api/v1', open);
 

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Database } from '../../core/db/client.ts';
+import { sourceIdProblem } from '../source/ids.ts';
 import { Catalogue } from './catalogue.ts';
 import { HeuristicScorer, popularityFromCounts, type Popularity } from './heuristics.ts';
 import { PicksCacheKeys, type CachedMemberPicks, type CachedPublicationMeta } from './picks-cache.ts';
@@ -46,10 +47,13 @@ export interface PicksReaderOptions {
   rowSize?: number;
   /** @defaultValue 100 */
   rankedSize?: number;
+  /**
+   * A cache read slower than this is abandoned and the picks are read from PostgreSQL.
+   * @defaultValue 250
+   */
+  cacheTimeoutMs?: number;
 }
 
-/** A member id as the API accepts it: 1–128 characters, no whitespace or control characters. */
-export const MEMBER_ID_PATTERN = /^[^\s\p{Cc}]{1,128}$/u;
 
 export class InvalidMemberIdError extends Error {
   override readonly name = 'InvalidMemberIdError';
@@ -336,13 +340,36 @@ export class PicksReader {
     this.refreshMs = options.refreshMs ?? 1000;
   }
 
-  async get(memberId: string): Promise<MemberPicksView> {
-    if (!MEMBER_ID_PATTERN.test(memberId)) {
-      throw new InvalidMemberIdError('memberId must be 1–128 characters without whitespace or control characters');
+  /**
+   * A cache read, or null when Redis is not connected, fails or does not answer within
+   * `cacheTimeoutMs`: the API then serves from PostgreSQL instead of waiting for Redis.
+   */
+  private async fromCache<T>(read: () => Promise<T>): Promise<T | null> {
+    const redis = this.options.redis;
+    // A lazy client (the CLI's) connects on first use; one that is reconnecting is skipped.
+    if (redis.status === 'wait') await redis.connect().catch(() => undefined);
+    if (redis.status !== 'ready') return null;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        read(),
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), this.options.cacheTimeoutMs ?? 250);
+        }),
+      ]);
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  async get(memberId: string): Promise<MemberPicksView> {
+    const problem = sourceIdProblem(memberId);
+    if (problem) throw new InvalidMemberIdError(problem);
     const publicationId = await this.currentPointer();
     if (publicationId !== null) {
-      const cached = await this.options.redis.hget(this.keys.members(publicationId), memberId);
+      const cached = await this.fromCache(() => this.options.redis.hget(this.keys.members(publicationId), memberId));
       if (cached) {
         const parsed = JSON.parse(cached) as CachedMemberPicks;
         const classes = await this.classInfo();
@@ -365,13 +392,12 @@ export class PicksReader {
    * the view; otherwise it is `get`'s view, serialised.
    */
   async getBody(memberId: string, rows?: ReadonlySet<string>): Promise<{ source: PicksResponseSource; body: Buffer }> {
-    if (!MEMBER_ID_PATTERN.test(memberId)) {
-      throw new InvalidMemberIdError('memberId must be 1–128 characters without whitespace or control characters');
-    }
+    const problem = sourceIdProblem(memberId);
+    if (problem) throw new InvalidMemberIdError(problem);
     const now = Date.now();
     const publicationId = now - this.pointer.at < this.refreshMs ? this.pointer.value : await this.currentPointer();
     if (publicationId !== null) {
-      const cached = await this.options.redis.hgetBuffer(this.keys.members(publicationId), memberId);
+      const cached = await this.fromCache(() => this.options.redis.hgetBuffer(this.keys.members(publicationId), memberId));
       if (cached && cached.length > 0) {
         const fresh = this.classes !== null && Date.now() - this.classes.at < Math.max(this.refreshMs, 30_000);
         if (!fresh) await this.classInfo();
@@ -396,7 +422,7 @@ export class PicksReader {
   private async currentPointer(): Promise<number | null> {
     const now = Date.now();
     if (now - this.pointer.at < this.refreshMs) return this.pointer.value;
-    const raw = await this.options.redis.get(this.keys.current);
+    const raw = await this.fromCache(() => this.options.redis.get(this.keys.current));
     this.pointer = { value: raw === null ? null : Number(raw), at: now };
     return this.pointer.value;
   }
@@ -525,7 +551,7 @@ export class PicksReader {
   private async popular(memberId: string, publicationId: number | null): Promise<MemberPicksView> {
     let meta: Pick<CachedPublicationMeta, 'generatedAt' | 'popularRows'> | null = null;
     if (publicationId !== null) {
-      const raw = await this.options.redis.get(this.keys.meta(publicationId));
+      const raw = await this.fromCache(() => this.options.redis.get(this.keys.meta(publicationId)));
       if (raw) meta = JSON.parse(raw) as CachedPublicationMeta;
     }
     if (!meta) {

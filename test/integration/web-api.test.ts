@@ -95,7 +95,7 @@ describe('REST API reads', () => {
   });
 
   it('serves the health check and the UI without credentials', async () => {
-    expect(await json(await fetch(`${web.api}/health`))).toEqual({ status: 'ok' });
+    expect(await json(await fetch(`${web.api}/health`))).toEqual({ status: 'ok', database: 'ok', redis: 'ok' });
     const page = await fetch(`${web.origin}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
