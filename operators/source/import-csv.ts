@@ -9,6 +9,7 @@ import { access } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import type pg from 'pg';
 import { SourceInputError } from './errors.ts';
+import { sourceIdProblem } from './ids.ts';
 
 export interface InteractionsImportOptions {
   file: string;
@@ -250,6 +251,22 @@ class BadRows {
   }
 }
 
+/** A value quoted for a message, cut to its first 40 characters. */
+function quote(value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+/**
+ * What is wrong with an id cell (`what` names it in the message), or null when it is a usable
+ * source id. An empty or all-blank cell is "no value"; otherwise the shared rule of `ids.ts`
+ * (1–256 characters, no control characters; kept exactly, no trimming).
+ */
+function idCellProblem(what: string, value: string | undefined, column: string, flag: string): string | null {
+  if (value === undefined || value.trim() === '') return `no value in column "${column}" (${flag})`;
+  const problem = sourceIdProblem(value);
+  return problem === null ? null : `${what} ${quote(value)} in column "${column}" (${flag}) ${problem}`;
+}
+
 function cell(fields: readonly string[], at: number | undefined): string | undefined {
   return at === undefined ? undefined : fields[at];
 }
@@ -321,8 +338,12 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
       const item = cell(row.fields, csv.index.item);
       const time = cell(row.fields, csv.index.time);
       const problems: string[] = [];
-      if (user === undefined || user.trim() === '') problems.push(`no value in column "${options.userCol}" (--user-col)`);
-      if (item === undefined || item.trim() === '') problems.push(`no value in column "${options.itemCol}" (--item-col)`);
+      for (const problem of [
+        idCellProblem('member id', user, options.userCol, '--user-col'),
+        idCellProblem('item id', item, options.itemCol, '--item-col'),
+      ]) {
+        if (problem !== null) problems.push(problem);
+      }
       let seconds: number | null = null;
       if (time === undefined || time.trim() === '') problems.push(`no value in column "${options.timeCol}" (--time-col)`);
       else if ((seconds = parseTime(time)) === null) problems.push(`time ${JSON.stringify(time)} in column "${options.timeCol}" is neither unix seconds nor ISO 8601`);
@@ -425,7 +446,11 @@ export async function importItems(pool: pg.Pool, options: ItemsImportOptions): P
       rows += 1;
       const item = cell(row.fields, csv.index.item);
       const problems: string[] = [];
-      if (item === undefined || item.trim() === '') problems.push(`no value in column "${options.itemCol}" (--item-col)`);
+      const itemProblem = idCellProblem('item id', item, options.itemCol, '--item-col');
+      if (itemProblem !== null) problems.push(itemProblem);
+      const creator = optionalCell(row.fields, csv.index.creator);
+      const creatorProblem = creator === null ? null : sourceIdProblem(creator);
+      if (creatorProblem !== null) problems.push(`creator ${quote(creator!)} in column "${options.creatorCol}" (--creator-col, it becomes an instructor id) ${creatorProblem}`);
       const durationText = optionalCell(row.fields, csv.index.duration);
       const duration = durationText === null ? null : parseDuration(durationText);
       if (durationText !== null && duration === null) problems.push(`duration ${JSON.stringify(durationText)} in column "${options.durationCol}" is not a number of minutes`);
@@ -441,7 +466,7 @@ export async function importItems(pool: pg.Pool, options: ItemsImportOptions): P
         title: optionalCell(row.fields, csv.index.title),
         category: optionalCell(row.fields, csv.index.category),
         duration,
-        creator: optionalCell(row.fields, csv.index.creator),
+        creator,
       });
       if (batch.size >= batchSize) await flush();
     }

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
 import { SourceInputError } from '../../operators/source/errors.ts';
+import { SOURCE_ID_MAX_LENGTH } from '../../operators/source/ids.ts';
 import { importInteractions, importItems, type InteractionsImportOptions } from '../../operators/source/import-csv.ts';
 import { createTestDatabase } from '../support/database.ts';
 
@@ -70,7 +71,7 @@ describe('flywheel import', { timeout: 120_000 }, () => {
       '007,c2,2025-11-28T08:15:00Z,"she said ""hi"""\r\n' +
       '\r\n' + // a blank line
       '0042,c2,2025-11-28 19:05:00+01:00,"two\r\nlines"\r\n' +
-      '0042,"c\n3",2025-11-28,x'; // no final newline; an id with a line break
+      '0042," c 3",2025-11-28,x'; // no final newline; an id with spaces, kept exactly
     const summary = await interactions(await file(csv));
     expect(summary).toMatchObject({ kind: 'interactions', rows: 4, workouts: 4, membersAdded: 2, placeholderClasses: 3, replaced: false });
     const rows = await q<{ member_id: string; class_id: string; started_at: Date; completion: number | null }>(
@@ -80,7 +81,7 @@ describe('flywheel import', { timeout: 120_000 }, () => {
       ['007', 'c,1', '2025-11-28T00:00:00.000Z', null],
       ['007', 'c2', '2025-11-28T08:15:00.000Z', null],
       ['0042', 'c2', '2025-11-28T18:05:00.000Z', null],
-      ['0042', 'c\n3', '2025-11-28T00:00:00.000Z', null],
+      ['0042', ' c 3', '2025-11-28T00:00:00.000Z', null],
     ]);
     // Members with just their id; placeholder classes titled with their id, so joins work.
     expect(await q('select member_id, signup_at, timezone from source.member order by member_id')).toEqual([
@@ -88,7 +89,7 @@ describe('flywheel import', { timeout: 120_000 }, () => {
       { member_id: '007', signup_at: null, timezone: null },
     ]);
     expect((await q<{ class_id: string; title: string }>('select class_id, title from source.class order by class_id')).map((r) => [r.class_id, r.title])).toEqual([
-      ['c\n3', 'c\n3'],
+      [' c 3', ' c 3'],
       ['c,1', 'c,1'],
       ['c2', 'c2'],
     ]);
@@ -173,7 +174,7 @@ describe('flywheel import', { timeout: 120_000 }, () => {
     const error = await failure(interactions(await file('user,item,time\n1,a,1764288000\n2,"b,1764288000\n3,c,1764288000\n')));
     expect(error.details).toMatchObject({ badRowCount: 1 });
     expect((error.details.badRows as { line: number; message: string }[])[0]).toMatchObject({ line: 3, message: expect.stringMatching(/malformed CSV/) });
-    const stray = await failure(interactions(await file('user,item,time\r\n1,"a\r\nb",1764288000\r\n2,"b"x,1764288000\r\n3,c,1764288000\r\n')));
+    const stray = await failure(interactions(await file('user,item,time,note\r\n1,a,1764288000,"x\r\ny"\r\n2,"b"x,1764288000,\r\n3,c,1764288000,\r\n')));
     expect(stray.details.badRows).toEqual([{ line: 4, message: expect.stringMatching(/^malformed CSV \(Invalid Closing Quote/) }]);
     expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
   });
@@ -187,6 +188,36 @@ describe('flywheel import', { timeout: 120_000 }, () => {
     await failure(interactions(await file('')));
     expect((await failure(interactions(await file('"user,item,time\n1,a,1764288000\n')))).message).toMatch(/line 1: malformed CSV header/);
     expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
+  });
+
+  it('ids follow the shared rule (1–256 characters, no control characters, kept exactly): a bad member, item or creator id is a bad row', async () => {
+    const longest = 'x'.repeat(SOURCE_ID_MAX_LENGTH);
+    const tooLong = 'y'.repeat(SOURCE_ID_MAX_LENGTH + 1);
+    // Spaces are allowed and kept; the longest allowed id lands whole.
+    const ok = await interactions(await file(`user,item,time\n" 015 ",${longest},1764288000\n`));
+    expect(ok).toMatchObject({ workouts: 1, membersAdded: 1, placeholderClasses: 1 });
+    expect(await q('select member_id, class_id from source.workout')).toEqual([{ member_id: ' 015 ', class_id: longest }]);
+    const before = await counts();
+
+    const error = await failure(
+      interactions(await file(`user,item,time\n${tooLong},c1,1764288000\nok,"tab\there",1764288000\n"bell\u0007",c2,1764288000\nfine,c3,1764288000\n`)),
+    );
+    expect((error.details.badRows as { line: number; message: string }[]).map((b) => [b.line, b.message])).toEqual([
+      [2, `member id "${'y'.repeat(40)}…" in column "user" (--user-col) is 257 characters long (at most 256)`],
+      [3, 'item id "tab\\there" in column "item" (--item-col) contains a control character'],
+      [4, 'member id "bell\\u0007" in column "user" (--user-col) contains a control character'],
+    ]);
+    expect(await counts()).toEqual(before);
+
+    const items = await failure(
+      importItems(pool, { file: await file(`id,name,who\n${tooLong},Long,Ana\nA2,Two,"Ana\nRuiz"\nA3,Three,${tooLong}\nA4,Four,Ana\n`), itemCol: 'id', titleCol: 'name', creatorCol: 'who' }),
+    );
+    expect((items.details.badRows as { line: number; message: string }[]).map((b) => [b.line, b.message])).toEqual([
+      [2, `item id "${'y'.repeat(40)}…" in column "id" (--item-col) is 257 characters long (at most 256)`],
+      [3, 'creator "Ana\\nRuiz" in column "who" (--creator-col, it becomes an instructor id) contains a control character'],
+      [5, `creator "${'y'.repeat(40)}…" in column "who" (--creator-col, it becomes an instructor id) is 257 characters long (at most 256)`],
+    ]);
+    expect(await counts()).toEqual(before);
   });
 
   it('items: a bad duration or a missing id is reported by line and nothing lands', async () => {
