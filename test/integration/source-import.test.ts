@@ -220,6 +220,30 @@ describe('flywheel import', { timeout: 120_000 }, () => {
     expect(await counts()).toEqual(before);
   });
 
+  it('refuses ambiguous (YYYYMMDD) and implausible times as bad rows; unix seconds and milliseconds in range land', async () => {
+    const tomorrowPlus = Math.floor(Date.now() / 1000) + 2 * 86_400;
+    const error = await failure(
+      interactions(await file(`user,item,time\nu1,c1,1764288000\nu2,c1,20260301\nu3,c1,1764288000000\nu4,c1,1700\nu5,c1,${tomorrowPlus}\nu6,c1,1985-05-01\n`)),
+    );
+    const bad = error.details.badRows as { line: number; message: string }[];
+    expect(bad.map((b) => b.line)).toEqual([3, 5, 6, 7]);
+    expect(bad[0]!.message).toBe(
+      'time "20260301" in column "time" is ambiguous: 8 digits look like a YYYYMMDD date but would read as unix seconds (1970-08-23T11:51:41Z); if it is a date, write it in ISO 8601: 2026-03-01',
+    );
+    expect(bad[1]!.message).toMatch(/^time "1700" in column "time" is 1970-01-01T00:28:20Z, before 1990-01-01: implausible/);
+    expect(bad[2]!.message).toMatch(/more than a day in the future: implausible/);
+    expect(bad[3]!.message).toMatch(/^time "1985-05-01" in column "time" is 1985-05-01T00:00:00Z, before 1990-01-01: implausible/);
+    expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
+
+    const ok = await interactions(await file('user,item,time\nu1,c1,1764288000\nu3,c1,1764288000000\nu7,c1,2026-03-01\n'));
+    expect(ok).toMatchObject({ workouts: 3 });
+    expect((await q<{ started_at: Date }>('select started_at from source.workout order by workout_id')).map((r) => r.started_at.toISOString())).toEqual([
+      '2025-11-28T00:00:00.000Z',
+      '2025-11-28T00:00:00.000Z',
+      '2026-03-01T00:00:00.000Z',
+    ]);
+  });
+
   it('items: a bad duration or a missing id is reported by line and nothing lands', async () => {
     const error = await failure(importItems(pool, { file: await file('id,len\nA1,30\n,20\nA3,thirty\nA4,-5\n'), itemCol: 'id', durationCol: 'len' }));
     expect((error.details.badRows as { line: number; message: string }[]).map((b) => [b.line, b.message])).toEqual([

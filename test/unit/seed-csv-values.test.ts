@@ -1,6 +1,6 @@
 /** Values read by `flywheel import`: times (unix seconds or ISO 8601) and durations. */
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseTime } from '../../operators/source/import-csv.ts';
+import { parseDuration, parseTime, readTime } from '../../operators/source/import-csv.ts';
 
 describe('import value parsing', () => {
   it('reads unix seconds (and milliseconds from 10^11 up)', () => {
@@ -28,6 +28,31 @@ describe('import value parsing', () => {
     for (const bad of ['', 'yesterday', '2026-02-30', '2026-13-01', '2026-03-01T24:00:00Z', '2026-03-01T07:61', '1e9', '12:00', '2026/03/01', '03/01/2026', 'NaN', '2026-03-01T07:30:00+25:00']) {
       expect(parseTime(bad), bad).toBeNull();
     }
+  });
+
+  it('refuses 8-digit values (YYYYMMDD-like) as ambiguous, pointing to ISO 8601', () => {
+    const now = Date.UTC(2026, 10, 28, 12);
+    expect(readTime('20260301', now)).toEqual({
+      problem: 'is ambiguous: 8 digits look like a YYYYMMDD date but would read as unix seconds (1970-08-23T11:51:41Z); if it is a date, write it in ISO 8601: 2026-03-01',
+    });
+    expect(readTime(' 20251231 ', now)).toMatchObject({ problem: expect.stringContaining('write it in ISO 8601: 2025-12-31') });
+    expect(readTime('12345678', now)).toMatchObject({ problem: expect.stringContaining('write dates in ISO 8601 (YYYY-MM-DD, such as 2026-03-01)') });
+    expect(readTime('2026-03-01', now)).toEqual({ seconds: Date.UTC(2026, 2, 1) / 1000 });
+  });
+
+  it('refuses times before 1990-01-01 or more than a day after now as implausible; unix seconds and milliseconds in range still read', () => {
+    const now = Date.UTC(2026, 10, 28, 12);
+    expect(readTime('1764288000', now)).toEqual({ seconds: 1_764_288_000 });
+    expect(readTime('1764288000123', now)).toEqual({ seconds: 1_764_288_000.123 });
+    expect(readTime('631152000', now)).toEqual({ seconds: 631_152_000 }); // 1990-01-01T00:00:00Z exactly
+    expect(readTime(String(now / 1000 + 86_400), now)).toEqual({ seconds: now / 1000 + 86_400 });
+    expect(readTime('631151999', now)).toEqual({ problem: 'is 1989-12-31T23:59:59Z, before 1990-01-01: implausible for a workout (seconds and milliseconds mixed up?)' });
+    for (const old of ['0', '86400', '1989-06-01', '1970-01-01T00:00:00Z', '-5']) expect(readTime(old, now), old).toMatchObject({ problem: expect.stringContaining('before 1990-01-01: implausible') });
+    expect(readTime(String(now / 1000 + 86_401), now)).toEqual({ problem: 'is 2026-11-29T12:00:01Z, more than a day in the future: implausible for a workout' });
+    for (const future of ['2026-11-30', '2099-01-01T00:00:00Z', '99999999999', '99999999999999']) {
+      expect(readTime(future, now), future).toMatchObject({ problem: expect.stringContaining('more than a day in the future: implausible') });
+    }
+    expect(readTime('yesterday', now)).toEqual({ problem: 'is neither unix seconds nor ISO 8601' });
   });
 
   it('reads durations in minutes', () => {
