@@ -158,7 +158,11 @@ async function clearInRun(
   const { cleared, queued } = await inTransaction(context.db, async (tx) => {
     await lockDags(tx, [dag.dagId]);
     const taskIds = await pick(tx);
-    if (taskIds.length === 0) return { cleared: [], queued: [] };
+    if (taskIds.length === 0) {
+      // Nothing to clear is still an action someone took: it is audited like any other.
+      await audit?.(tx, { cleared: [] });
+      return { cleared: [], queued: [] };
+    }
     const cleared = await clearTaskInstances(tx, dag, dagRunId, taskIds);
     await audit?.(tx, { cleared });
     // A finished run went back to queued and starts here; a running one is moved on at once.
