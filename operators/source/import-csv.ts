@@ -159,6 +159,8 @@ interface CsvRow {
   /** Line of the file the row starts on (the header is line 1). */
   line: number;
   fields: string[];
+  /** Set when the row cannot be read as the header's columns (a different number of fields). */
+  problem?: string;
 }
 
 function countLineBreaks(fields: readonly string[]): number {
@@ -254,7 +256,12 @@ async function openCsv<K extends string>(file: string, columns: Record<K, { flag
         const line = nextLine;
         nextLine += 1 + countLineBreaks(fields);
         if (fields.length === 1 && fields[0]!.trim() === '') continue; // a blank line
-        yield { line, fields };
+        if (fields.length !== header.length) {
+          // Which cell belongs to which column is anyone's guess: the row is bad as a whole.
+          yield { line, fields, problem: `row has ${fields.length} field${fields.length === 1 ? '' : 's'}, the header has ${header.length}` };
+        } else {
+          yield { line, fields };
+        }
       }
     } finally {
       parser.destroy();
@@ -367,6 +374,10 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
         break;
       }
       rows += 1;
+      if (row.problem !== undefined) {
+        bad.add(row.line, row.problem);
+        continue;
+      }
       const user = cell(row.fields, csv.index.user);
       const item = cell(row.fields, csv.index.item);
       const time = cell(row.fields, csv.index.time);
@@ -481,6 +492,10 @@ export async function importItems(pool: pg.Pool, options: ItemsImportOptions): P
         break;
       }
       rows += 1;
+      if (row.problem !== undefined) {
+        bad.add(row.line, row.problem);
+        continue;
+      }
       const item = cell(row.fields, csv.index.item);
       const problems: string[] = [];
       const itemProblem = idCellProblem('item id', item, options.itemCol, '--item-col');

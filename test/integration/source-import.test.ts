@@ -244,6 +244,24 @@ describe('flywheel import', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('a row with more or fewer fields than the header is a bad row with its line', async () => {
+    const error = await failure(
+      interactions(await file('user,item,time\nu1,c1,1764288000\nu2,c1,1764288000,extra\nu3,"c,1"\n\nu4,c1,1764288000,\nu5,"c\n1",1764288000,"x","y"\nu6,c2,1764288000\n')),
+    );
+    expect(error.details.badRows).toEqual([
+      { line: 3, message: 'row has 4 fields, the header has 3' },
+      { line: 4, message: 'row has 2 fields, the header has 3' },
+      { line: 6, message: 'row has 4 fields, the header has 3' }, // an empty trailing field counts
+      { line: 7, message: 'row has 5 fields, the header has 3' },
+    ]);
+    const items = await failure(importItems(pool, { file: await file('id,name\nA1,One\nA2\nA3,Three,3\n'), itemCol: 'id', titleCol: 'name' }));
+    expect(items.details.badRows).toEqual([
+      { line: 3, message: 'row has 1 field, the header has 2' },
+      { line: 4, message: 'row has 3 fields, the header has 2' },
+    ]);
+    expect(await counts()).toEqual({ member: 0, instructor: 0, class: 0, workout: 0 });
+  });
+
   it('items: a bad duration or a missing id is reported by line and nothing lands', async () => {
     const error = await failure(importItems(pool, { file: await file('id,len\nA1,30\n,20\nA3,thirty\nA4,-5\n'), itemCol: 'id', durationCol: 'len' }));
     expect((error.details.badRows as { line: number; message: string }[]).map((b) => [b.line, b.message])).toEqual([
