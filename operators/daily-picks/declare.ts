@@ -38,9 +38,10 @@ function stepContext(ctx: TaskContext, options: Partial<DailyPicksOptions> | und
 
 /**
  * The Daily Picks tasks, declared inside a `dag()` body:
- * extract → heuristics → [ranker] → filter_rows → publish.
- * `filter_rows` runs once its upstream are done whatever their state (`all_done`), so a
- * failed ranker falls back to the last good model or the heuristics and the run still publishes.
+ * extract → heuristics → [ranker → select_ranking] → filter_rows → publish.
+ * `select_ranking` runs once the ranker's tasks are done whatever their state (`all_done`), so
+ * a failed ranker falls back to the last good model or the heuristics and the run still
+ * publishes; a failed extract or heuristics fails the run at once.
  */
 export function declareDailyPicks(declaration: DailyPicksDeclaration = {}) {
   const { options } = declaration;
@@ -61,26 +62,44 @@ export function declareDailyPicks(declaration: DailyPicksDeclaration = {}) {
     },
   });
   const rankings = declaration.ranker?.({ extract, heuristics }) ?? [];
+  // all_done: runs whatever the ranker's tasks did, and always succeeds (null = no model ranking),
+  // so filter_rows can keep all_success and fail fast (no retries) when extract or heuristics failed.
+  const selectRanking =
+    rankings.length === 0
+      ? null
+      : task({
+          taskId: 'select_ranking',
+          upstream: rankings,
+          triggerRule: 'all_done',
+          doc: 'The first ranking the ranker’s tasks produced, in order of preference; none means heuristic rows.',
+          run: async (ctx): Promise<ModelRanking | null> => {
+            for (const ranking of rankings) {
+              let model: ModelRanking | null;
+              try {
+                model = await ctx.upstream(ranking);
+              } catch (error) {
+                ctx.log.warn(`${ranking.taskId} has no ranking (${(error as Error).message}); trying the next source`);
+                continue;
+              }
+              if (model) {
+                ctx.log(`using ${ranking.taskId}'s ranking (model ${model.modelVersion})`);
+                return model;
+              }
+              ctx.log(`${ranking.taskId} returned no ranking; trying the next source`);
+            }
+            ctx.log.warn('no model ranking this run: rows come from the heuristics');
+            return null;
+          },
+        });
   const filterRows = task({
     taskId: 'filter_rows',
-    upstream: [extract, heuristics, ...rankings],
-    triggerRule: 'all_done',
+    upstream: selectRanking ? [extract, heuristics, selectRanking] : [extract, heuristics],
     doc: 'Cuts each ranked list into for_your_usual, quick_workout, something_new and ranked; falls back to heuristics or popularity.',
     sandboxed: true,
     run: async (ctx): Promise<RowsResult> => {
       const extracted = await ctx.upstream(extract);
       const baseline = await ctx.upstream(heuristics);
-      let model: ModelRanking | null = null;
-      for (const ranking of rankings) {
-        try {
-          model = await ctx.upstream(ranking);
-        } catch (error) {
-          ctx.log.warn(`${ranking.taskId} has no ranking (${(error as Error).message}); trying the next source`);
-          continue;
-        }
-        if (model) break;
-      }
-      if (rankings.length > 0 && !model) ctx.log.warn('no model ranking this run: rows come from the heuristics');
+      const model = selectRanking ? await ctx.upstream(selectRanking) : null;
       return withResources((resources) => rowsStep(resources, stepContext(ctx, options), { extract: extracted, heuristics: baseline, model }));
     },
   });
@@ -94,5 +113,5 @@ export function declareDailyPicks(declaration: DailyPicksDeclaration = {}) {
       return withResources((resources) => publishStep(resources, stepContext(ctx, options), rows));
     },
   });
-  return { extract, heuristics, rankings, filterRows, publish };
+  return { extract, heuristics, rankings, selectRanking, filterRows, publish };
 }

@@ -59,7 +59,7 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
     const run = await harness.trigger('picks_train_fails', { logicalDate: UNTIL, conf: { dailyPicks: { rankedSize: 7 } } });
     const finished = await harness.waitForRun(run.dagRunId, { timeoutMs: 150_000 });
     const states = await harness.taskStates(run.dagRunId);
-    expect(states).toEqual({ extract: 'success', heuristics: 'success', train: 'failed', rank: 'upstream_failed', filter_rows: 'success', publish: 'success' });
+    expect(states).toEqual({ extract: 'success', heuristics: 'success', train: 'failed', rank: 'upstream_failed', select_ranking: 'success', filter_rows: 'success', publish: 'success' });
     expect(finished.state).toBe('success');
     expect((await harness.tries(run.dagRunId, 'train')).length).toBe(1);
 
@@ -67,8 +67,8 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
     const rows = instances.find((t) => t.taskId === 'filter_rows')!.output as { sources: Record<string, number>; members: number };
     expect(rows.sources.model).toBe(0);
     expect(rows.sources.heuristics).toBeGreaterThan(0);
-    const filterLog = (await harness.logs(run.dagRunId, 'filter_rows', 1)).map((l) => l.message).join('\n');
-    expect(filterLog).toMatch(/no model ranking this run: rows come from the heuristics/);
+    const selectLog = (await harness.logs(run.dagRunId, 'select_ranking', 1)).map((l) => l.message).join('\n');
+    expect(selectLog).toMatch(/no model ranking this run: rows come from the heuristics/);
 
     const expected = await expectedSources(UNTIL, 'heuristics');
     expect(await publishedSources(run.runId)).toEqual(expected);
@@ -82,7 +82,7 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
   it('with a model ranking: active members get the model\'s rows, inactive ones heuristics, members without history popularity', async () => {
     const run = await harness.trigger('picks_with_model', { logicalDate: UNTIL });
     const finished = await harness.waitForRun(run.dagRunId, { timeoutMs: 150_000 });
-    expect(await harness.taskStates(run.dagRunId)).toEqual({ extract: 'success', heuristics: 'success', train: 'success', rank: 'success', filter_rows: 'success', publish: 'success' });
+    expect(await harness.taskStates(run.dagRunId)).toEqual({ extract: 'success', heuristics: 'success', train: 'success', rank: 'success', select_ranking: 'success', filter_rows: 'success', publish: 'success' });
     expect(finished.state).toBe('success');
 
     const expected = await expectedSources(UNTIL, ID_ORDER_MODEL);
@@ -125,13 +125,15 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
       rank: 'upstream_failed',
       no_model: 'success',
       rank_last_good: 'success',
+      select_ranking: 'success',
       filter_rows: 'success',
       publish: 'success',
     });
     expect(finished.state).toBe('success');
     expect(await publishedSources(run.runId)).toEqual(await expectedSources(UNTIL, LAST_GOOD_MODEL));
-    const filterLog = (await harness.logs(run.dagRunId, 'filter_rows', 1)).map((l) => l.message).join('\n');
-    expect(filterLog).toMatch(/rank has no ranking/);
-    expect(filterLog).not.toMatch(/no model ranking this run/);
+    const selectLog = (await harness.logs(run.dagRunId, 'select_ranking', 1)).map((l) => l.message).join('\n');
+    expect(selectLog).toMatch(/rank has no ranking/);
+    expect(selectLog).toMatch(/using rank_last_good's ranking/);
+    expect(selectLog).not.toMatch(/no model ranking this run/);
   });
 });
