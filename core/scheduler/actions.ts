@@ -55,11 +55,26 @@ export interface TriggerOptions {
   startNow?: boolean;
 }
 
-/** Creates a run (manual by default) and starts it right away when `maxActiveRuns` allows. */
+/** Runs the DAG's `validateConf` on a manual run's conf; a throw is a 400 with its message as the reason. */
+async function checkConf(dag: Dag, conf: JsonObject): Promise<void> {
+  try {
+    // A copy, so the run keeps exactly the conf it was given; awaited, in case the check is async.
+    await (dag.validateConf!(structuredClone(conf)) as unknown);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ActionError(`conf rejected by DAG "${dag.dagId}": ${reason || 'invalid conf'}`, 400);
+  }
+}
+
+/**
+ * Creates a run (manual by default) and starts it right away when `maxActiveRuns` allows. A
+ * manual run's conf must pass the DAG's `validateConf` (else a 400 ActionError, and no run).
+ */
 export async function triggerDagRun(context: ActionContext, dagId: string, options: TriggerOptions = {}) {
   const dag = await requireDag(context, dagId);
   const runType = options.runType ?? 'manual';
   const logicalDate = options.logicalDate ?? new Date();
+  if (runType === 'manual' && dag.validateConf) await checkConf(dag, options.conf ?? {});
   const { run, queued } = await inTransaction(context.db, async (tx) => {
     await upsertDags(tx, [dag]);
     const newRun = {

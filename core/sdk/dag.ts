@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration, type Duration } from './duration.ts';
 import { DagDefinitionError } from './errors.ts';
+import type { JsonObject } from './json.ts';
 import { CronTimetable, assertTimezone, parseDateInZone } from './schedule.ts';
 import type { AnyTaskHandle, TaskDefaults, TaskDefinition, TaskHandle, TaskOptions, TaskReturn } from './task.ts';
 import { TRIGGER_RULES } from './trigger-rule.ts';
@@ -44,6 +45,13 @@ export interface DagOptions {
   isPausedUponCreation?: boolean;
   /** Defaults for every task's options. */
   defaultArgs?: TaskDefaults;
+  /**
+   * Checks a manual run's conf when the run is triggered (web API, `flywheel dags trigger`):
+   * throws to reject the conf, and the error's message is the reason the caller sees (a 400,
+   * CLI exit 2); no run is created. It gets a copy of the conf and returns nothing. Not stored:
+   * it lives only in the loaded DAG file.
+   */
+  validateConf?: (conf: JsonObject) => void;
 }
 
 const durationSchema = z.union([z.number().nonnegative(), z.string().min(1)]);
@@ -72,6 +80,7 @@ const dagOptionsSchema = z.strictObject({
   description: z.string().optional(),
   isPausedUponCreation: z.boolean().optional(),
   defaultArgs: taskDefaultsSchema.optional(),
+  validateConf: z.custom<(conf: JsonObject) => void>((value) => typeof value === 'function', 'validateConf must be a function').optional(),
 });
 const taskOptionsSchema = taskDefaultsSchema.extend({
   taskId: z.string().regex(ID_PATTERN, 'taskId uses letters, digits, _, - and .').max(200),
@@ -99,6 +108,8 @@ export class Dag {
   readonly tags: readonly string[];
   readonly description: string | null;
   readonly isPausedUponCreation: boolean;
+  /** See {@link DagOptions.validateConf}; null when the DAG accepts any conf. */
+  readonly validateConf: ((conf: JsonObject) => void) | null;
   readonly tasks: ReadonlyMap<string, TaskDefinition>;
   /** Every task id, each after all of its upstream tasks. */
   readonly topologicalOrder: readonly string[];
@@ -131,6 +142,7 @@ export class Dag {
     this.tags = options.tags ?? [];
     this.description = options.description ?? null;
     this.isPausedUponCreation = options.isPausedUponCreation ?? false;
+    this.validateConf = options.validateConf ?? null;
 
     const byId = new Map<string, TaskDefinition>();
     for (const definition of tasks) {

@@ -66,4 +66,14 @@ describe('REST API input', () => {
     const entries = await listAuditEntries(web.harness.db, { limit: 10, action: 'run.clear_failed' });
     expect(entries).toEqual([expect.objectContaining({ actor: web.users.operator.username, dagId: 'input_checked', runId: run.runId, details: { cleared: [] } })]);
   });
+  it("a conf the DAG's validateConf rejects is a 400 with its reason, and no run is created", async () => {
+    const before = await runCount();
+    const res = await call('POST', '/dags/input_checked/runs', { conf: { members: -5 } });
+    expect(res.status).toBe(400);
+    expect((await json<{ error: string }>(res)).error).toBe('conf rejected by DAG "input_checked": members must be a positive integer, not -5');
+    expect(await runCount()).toBe(before);
+    const ok = await call('POST', '/dags/input_checked/runs', { conf: { members: 5 } });
+    expect(ok.status).toBe(201);
+    expect(await json<RunView>(ok)).toMatchObject({ conf: { members: 5 } });
+  });
 });
