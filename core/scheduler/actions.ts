@@ -69,6 +69,7 @@ async function checkConf(dag: Dag, conf: JsonObject): Promise<void> {
 /**
  * Creates a run (manual by default) and starts it right away when `maxActiveRuns` allows. A
  * manual run's conf must pass the DAG's `validateConf` (else a 400 ActionError, and no run).
+ * Triggering again with the same explicit `logicalDate` is a 409 ActionError.
  */
 export async function triggerDagRun(context: ActionContext, dagId: string, options: TriggerOptions = {}) {
   const dag = await requireDag(context, dagId);
@@ -87,11 +88,20 @@ export async function triggerDagRun(context: ActionContext, dagId: string, optio
       triggeredBy: options.triggeredBy ?? 'cli',
     };
     let inserted = await insertDagRun(tx, newRun);
-    if (!inserted && !options.runId && runType === 'manual') {
-      // Two manual triggers in the same millisecond: the second gets a distinguishing suffix.
+    if (!inserted && !options.runId && !options.logicalDate && runType === 'manual') {
+      // Two "now" triggers in the same millisecond: the second gets a distinguishing suffix. A
+      // logical date given explicitly is not made up by us: a second run for it is a conflict.
       inserted = await insertDagRun(tx, { ...newRun, runId: `${runIdFor(runType, logicalDate)}_${randomUUID().slice(0, 8)}` });
     }
-    if (!inserted) throw new ActionError(`DAG "${dagId}" already has a run ${options.runId ?? runIdFor(runType, logicalDate)}`, 409);
+    if (!inserted) {
+      const existing = options.runId ?? runIdFor(runType, logicalDate);
+      throw new ActionError(
+        options.runId || !options.logicalDate
+          ? `DAG "${dagId}" already has a run ${existing}`
+          : `DAG "${dagId}" already has a run for logical date ${logicalDate.toISOString()} (${existing})`,
+        409,
+      );
+    }
     await options.audit?.(tx, { runId: inserted.runId, runType, logicalDate: logicalDate.toISOString() });
     const started = options.startNow === false ? [] : await startQueuedRuns(tx, context.dags, [dagId]);
     return { run: inserted, queued: started };

@@ -66,6 +66,21 @@ describe('REST API input', () => {
     const entries = await listAuditEntries(web.harness.db, { limit: 10, action: 'run.clear_failed' });
     expect(entries).toEqual([expect.objectContaining({ actor: web.users.operator.username, dagId: 'input_checked', runId: run.runId, details: { cleared: [] } })]);
   });
+  it('a second trigger with the same explicit logical date is a 409 with a reason; triggers without one still both run', async () => {
+    const logicalDate = '2026-03-01T00:00:00.000Z';
+    const first = await call('POST', '/dags/input_checked/runs', { logicalDate });
+    expect(first.status).toBe(201);
+    expect(await json<RunView>(first)).toMatchObject({ runId: `manual__${logicalDate}`, logicalDate });
+    const before = await runCount();
+    const again = await call('POST', '/dags/input_checked/runs', { logicalDate, conf: { members: 3 } });
+    expect(again.status).toBe(409);
+    expect((await json<{ error: string }>(again)).error).toMatch(/already has a run for logical date 2026-03-01T00:00:00.000Z/);
+    expect(await runCount()).toBe(before);
+
+    const now = await Promise.all([call('POST', '/dags/input_checked/runs', {}), call('POST', '/dags/input_checked/runs', {})]);
+    expect(now.map((r) => r.status)).toEqual([201, 201]);
+  });
+
   it("a conf the DAG's validateConf rejects is a 400 with its reason, and no run is created", async () => {
     const before = await runCount();
     const res = await call('POST', '/dags/input_checked/runs', { conf: { members: -5 } });
