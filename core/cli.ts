@@ -18,6 +18,7 @@ import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
 import { cliActor, registerAuthCommands } from '../web/auth/cli-commands.ts';
 import { registerSourceCommands } from '../operators/source/cli-commands.ts';
 import { registerPicksCommands } from '../operators/daily-picks/cli-commands.ts';
+import { registerModelCommands } from '../model/cli-commands.ts';
 
 const program = new Command('flywheel')
   .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
@@ -362,6 +363,7 @@ pools
 
 registerSourceCommands(program);
 registerPicksCommands(program);
+registerModelCommands(program);
 
 registerAuthCommands(program);
 

@@ -13,13 +13,14 @@ import type { Runtime } from '../core/runtime.ts';
 import { auditRouter } from './api/audit.ts';
 import type { ApiContext } from './api/context.ts';
 import { dagsRouter } from './api/dags.ts';
+import { modelsRouter } from './api/models.ts';
 import { poolsRouter } from './api/pools.ts';
 import { runsRouter } from './api/runs.ts';
 import { sessionRouter } from './api/session.ts';
 import { tasksRouter } from './api/tasks.ts';
 import { authenticate, sessionMiddleware } from './auth/middleware.ts';
 import { picksRouter } from './picks-api.ts';
-import { errorHandler, HttpError } from './http.ts';
+import { errorHandler, HttpError, requireJsonBody } from './http.ts';
 
 export { HttpError } from './http.ts';
 
@@ -138,6 +139,7 @@ export function createWebApp(options: WebAppOptions): express.Express {
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: true }));
+  api.use(requireJsonBody());
   api.use(sessionMiddleware({ pool: poolOf(options), secret, logger }));
   api.use(authenticate(db));
   api.use(sessionRouter({ db, logger }));
@@ -146,12 +148,15 @@ export function createWebApp(options: WebAppOptions): express.Express {
   api.use(tasksRouter(context));
   api.use(poolsRouter(context));
   api.use(auditRouter(context));
+  api.use(modelsRouter(context));
   app.use('/api/v1', api);
 
   app.use('/api', (_req, _res, next) => next(new HttpError(404, 'no such endpoint')));
   app.use(
     errorHandler((error, req) => {
       logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    }, (error, req) => {
+      logger.debug({ err: error, method: req.method, path: req.path }, 'bad request');
     }),
   );
   return app;
