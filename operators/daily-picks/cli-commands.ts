@@ -40,13 +40,19 @@ async function demo(options: { members: number; classes: number; days: number })
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`database ${redactUrl(config.databaseUrl)}, redis ${redactUrl(config.redisUrl)}, artifacts ${config.artifactsDir}`);
   await migrateDatabase(config.databaseUrl);
-  const existing = await withResources(async ({ db }) => (await db.execute<{ n: number }>(sql`select count(*)::int as n from source.workout`)).rows[0]!.n);
-  if (existing === 0) {
+  const existing = await withResources(async ({ db }) => {
+    const counts = await db.execute<{ members: number; classes: number; workouts: number }>(sql`
+      select (select count(*)::int from source.member) as members, (select count(*)::int from source.class) as classes,
+             (select count(*)::int from source.workout) as workouts`);
+    return counts.rows[0]!;
+  });
+  if (existing.members + existing.classes + existing.workouts === 0) {
     say(`seeding ${options.members} members, ${options.classes} classes, ${options.days} days of workouts …`);
     const summary = await withResources(({ pool }) => seedSource(pool, { members: options.members, classes: options.classes, days: options.days }));
     say(`  ${summary.members} members, ${summary.instructors} instructors, ${summary.classes} classes, ${summary.workouts} workouts`);
   } else {
-    say(`source data present (${existing} workouts): using it (\`flywheel seed --replace\` starts over)`);
+    // Someone's data (imported or seeded): never written over; with no workouts there is nothing to learn from yet.
+    say(`source data present (${existing.members} members, ${existing.classes} classes, ${existing.workouts} workouts): using it (\`flywheel seed --replace\` starts over)`);
   }
   say('running daily_picks once (extract → heuristics → filter_rows → publish) …');
   // The workers' info logs would bury the summary; FLYWHEEL_LOG_LEVEL still wins when set.

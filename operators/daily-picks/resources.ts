@@ -17,6 +17,8 @@ export async function withResources<T>(work: (resources: PipelineResources) => P
   const config = loadConfig();
   const database = connectDatabase(config.databaseUrl, 4);
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  // Failed commands reject with the reason; the connection's own error events would only repeat it.
+  redis.on('error', () => undefined);
   try {
     return await work({ config, db: database.db, pool: database.pool, redis });
   } finally {
