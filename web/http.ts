@@ -42,8 +42,31 @@ export const cursorParam = z
 /** JSON object (e.g. a run's conf). */
 export const jsonObject = z.record(z.string(), z.json());
 
-/** The error handler: HttpError and ActionError keep their status and reason; the rest is a 500 that says nothing inside. */
-export function errorHandler(log: (error: unknown, req: Request) => void) {
+/** Reads a 4xx status that a library put on its error (`status` or `statusCode`), else null. */
+function clientErrorStatus(error: unknown): number | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown };
+  const value = status ?? statusCode;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value < 500 ? value : null;
+}
+
+/** The reason sent for a library's 4xx error. */
+function clientErrorReason(error: unknown): string {
+  const type = (error as { type?: unknown }).type;
+  if (type === 'entity.parse.failed') return 'body is not valid JSON';
+  // express's router: a `%` escape in a path parameter that does not decode.
+  if (error instanceof URIError) return 'malformed URL escape in the path';
+  const message = error instanceof Error ? error.message : '';
+  return message || 'bad request';
+}
+
+/**
+ * The error handler: HttpError and ActionError keep their status and reason, and so does any
+ * error a library marked with a 4xx `status`/`statusCode` (body-parser's malformed JSON, too
+ * large, wrong charset; express's undecodable path escape), which goes to `logClientError` (for
+ * a debug line) rather than `log`. The rest is a 500 that says nothing inside, and is `log`ged.
+ */
+export function errorHandler(log: (error: unknown, req: Request) => void, logClientError?: (error: unknown, req: Request) => void) {
   return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) {
       next(error);
@@ -53,11 +76,10 @@ export function errorHandler(log: (error: unknown, req: Request) => void) {
       res.status(error.status).json({ error: error.message });
       return;
     }
-    const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
-    const type = (error as { type?: unknown }).type;
-    // body-parser's errors: malformed JSON, too large, wrong charset.
-    if (typeof status === 'number' && status >= 400 && status < 500 && typeof type === 'string') {
-      res.status(status).json({ error: type === 'entity.parse.failed' ? 'body is not valid JSON' : (error as Error).message });
+    const status = clientErrorStatus(error);
+    if (status !== null) {
+      logClientError?.(error, req);
+      res.status(status).json({ error: clientErrorReason(error) });
       return;
     }
     log(error, req);

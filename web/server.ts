@@ -154,6 +154,8 @@ export function createWebApp(options: WebAppOptions): express.Express {
   app.use(
     errorHandler((error, req) => {
       logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    }, (error, req) => {
+      logger.debug({ err: error, method: req.method, path: req.path }, 'bad request');
     }),
   );
   return app;

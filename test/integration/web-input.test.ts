@@ -91,4 +91,22 @@ describe('REST API input', () => {
     expect(ok.status).toBe(201);
     expect(await json<RunView>(ok)).toMatchObject({ conf: { members: 5 } });
   });
+  it('a malformed URL escape in the path is a 400 with a reason (token or anonymous), logged below error level', async () => {
+    const paths = ['/members/%ZZ/picks', '/dags/%ZZ', '/dags/input_checked/runs/%E0%A4%A/taskInstances'];
+    logLines.length = 0;
+    for (const path of paths) {
+      for (const auth of [token, null]) {
+        const res = await tokenRequest(web.api, 'GET', path, auth);
+        expect({ path, auth: auth ? 'token' : 'anonymous', status: res.status, body: await res.json() }).toEqual({
+          path,
+          auth: auth ? 'token' : 'anonymous',
+          status: 400,
+          body: { error: 'malformed URL escape in the path' },
+        });
+      }
+    }
+    const levels = logLines.map((line) => (JSON.parse(line) as { level: number }).level);
+    expect(levels.filter((level) => level >= 40)).toEqual([]);
+    expect(logLines.join('')).not.toContain('Failed to decode param');
+  });
 });
