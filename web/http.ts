@@ -30,6 +30,30 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown, what = 'body
   return parsed.data;
 }
 
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Write requests whose body is not JSON are a 415 (express.json leaves such a body unread, and
+ * the write would go ahead as if it had none, losing what was sent). A write without a body
+ * (no Content-Length or Content-Length: 0, and no Transfer-Encoding) needs no Content-Type.
+ */
+export function requireJsonBody() {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    if (!WRITE_METHODS.has(req.method)) {
+      next();
+      return;
+    }
+    const length = req.headers['content-length'];
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    if (hasBody && !req.is('application/json')) {
+      const type = req.headers['content-type'];
+      next(new HttpError(415, `the body must be JSON (Content-Type: application/json)${type ? `, not ${type.split(';')[0]!.trim()}` : ': the request has no Content-Type'}`));
+      return;
+    }
+    next();
+  };
+}
+
 /** `?limit=` for lists. */
 export const limitParam = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 /** An opaque keyset cursor (the id of the last item of the previous page). */

@@ -20,7 +20,7 @@ import { sessionRouter } from './api/session.ts';
 import { tasksRouter } from './api/tasks.ts';
 import { authenticate, sessionMiddleware } from './auth/middleware.ts';
 import { picksRouter } from './picks-api.ts';
-import { errorHandler, HttpError } from './http.ts';
+import { errorHandler, HttpError, requireJsonBody } from './http.ts';
 
 export { HttpError } from './http.ts';
 
@@ -139,6 +139,7 @@ export function createWebApp(options: WebAppOptions): express.Express {
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: true }));
+  api.use(requireJsonBody());
   api.use(sessionMiddleware({ pool: poolOf(options), secret, logger }));
   api.use(authenticate(db));
   api.use(sessionRouter({ db, logger }));

@@ -91,6 +91,46 @@ describe('REST API input', () => {
     expect(ok.status).toBe(201);
     expect(await json<RunView>(ok)).toMatchObject({ conf: { members: 5 } });
   });
+  it('a write whose body is not JSON is a 415 with a reason, and changes nothing', async () => {
+    const run = await finishedRun();
+    const before = await runCount();
+    const audited = (await listAuditEntries(web.harness.db, { limit: 100 })).length;
+
+    const trigger = await raw('POST', '/dags/input_checked/runs', { 'content-type': 'text/plain' }, '{"conf":{"members":1000}}');
+    expect(trigger.status).toBe(415);
+    expect((await json<{ error: string }>(trigger)).error).toBe('the body must be JSON (Content-Type: application/json), not text/plain');
+
+    const clearPath = `/dags/input_checked/runs/${encodeURIComponent(run.runId)}/taskInstances/first/clear`;
+    const clear = await raw('POST', clearPath, { 'content-type': 'application/x-www-form-urlencoded' }, '{"downstream":true}');
+    expect(clear.status).toBe(415);
+    expect((await json<{ error: string }>(clear)).error).toMatch(/must be JSON.*not application\/x-www-form-urlencoded/);
+
+    // No Content-Type at all, and other write methods.
+    const untyped = await fetch(`${web.api}/dags/input_checked/runs`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: new Uint8Array(Buffer.from('{}')) });
+    expect(untyped.status).toBe(415);
+    expect((await json<{ error: string }>(untyped)).error).toMatch(/no Content-Type/);
+    const patch = await raw('PATCH', '/dags/input_checked', { 'content-type': 'text/plain' }, '{"isPaused":true}');
+    expect(patch.status).toBe(415);
+
+    expect(await runCount()).toBe(before);
+    expect(await web.harness.taskStates(run.id)).toEqual({ first: 'success', second: 'success' });
+    expect((await listAuditEntries(web.harness.db, { limit: 100 })).length).toBe(audited);
+  });
+
+  it('writes without a body, or with JSON in any charset spelling, still work', async () => {
+    const run = await finishedRun();
+    // No body at all (Content-Length: 0), whatever Content-Type the client sends along.
+    const empty = await raw('POST', '/dags/input_checked/runs', { 'content-type': 'text/plain' });
+    expect(empty.status).toBe(201);
+    const bare = await fetch(`${web.api}/dags/input_checked/runs/${encodeURIComponent(run.runId)}/clear`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(bare.status).toBe(200);
+    const charset = await raw('POST', `/dags/input_checked/runs/${encodeURIComponent(run.runId)}/taskInstances/first/clear`, { 'content-type': 'application/json; charset=utf-8' }, '{"downstream":true}');
+    expect(charset.status).toBe(200);
+    expect((await json<{ cleared: string[] }>(charset)).cleared.sort()).toEqual(['first', 'second']);
+    // GET requests are not writes: a stray body type does not matter.
+    expect((await raw('GET', '/dags/input_checked', { 'content-type': 'text/plain' })).status).toBe(200);
+  });
+
   it('a malformed URL escape in the path is a 400 with a reason (token or anonymous), logged below error level', async () => {
     const paths = ['/members/%ZZ/picks', '/dags/%ZZ', '/dags/input_checked/runs/%E0%A4%A/taskInstances'];
     logLines.length = 0;
