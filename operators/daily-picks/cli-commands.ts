@@ -5,7 +5,9 @@ import { migrateDatabase } from '../../core/db/migrate.ts';
 import { redactUrl } from '../../core/config.ts';
 import { seedSource } from '../source/seed.ts';
 import { sql } from 'drizzle-orm';
+import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
 import { ActionError } from '../../core/scheduler/actions.ts';
+import { cliActor } from '../../web/auth/cli-commands.ts';
 import { InvalidMemberIdError, PicksReader, type MemberPicksView } from './picks-reader.ts';
 import { currentPublication, PublishError, rollbackPicks } from './publish.ts';
 
@@ -118,7 +120,18 @@ export function registerPicksCommands(program: Command): void {
     .addOption(new Option('--json', 'print JSON'))
     .action(async (options: { json?: boolean }) => {
       const json = wantsJson(options);
-      const result = await withResources(({ db, pool, redis, config }) => rollbackPicks(db, pool, redis, config.queuePrefix)).catch(asActionError);
+      const result = await withResources(async ({ db, pool, redis, config }) => {
+        const swapped = await rollbackPicks(db, pool, redis, config.queuePrefix);
+        await insertAuditEntry(db, {
+          actor: cliActor(),
+          userId: null,
+          auth: 'cli',
+          action: 'picks.rollback',
+          target: `publication ${swapped.current.publicationId}`,
+          details: { current: swapped.current, previous: swapped.previous },
+        });
+        return swapped;
+      }).catch(asActionError);
       process.stdout.write(
         json
           ? `${JSON.stringify(result, null, 2)}\n`

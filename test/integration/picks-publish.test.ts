@@ -245,6 +245,15 @@ describe('publish', { timeout: 120_000 }, () => {
     const second = await runCli(children, ['picks', 'rollback'], env);
     expect(second.stdout).toMatch(/^now serving publication \d+ \(run run_D, heuristics\); publication \d+ \(run run_C\) is kept as previous\n$/);
     expect(parseJson(await runCli(children, ['picks', 'status', '--json'], env))).toMatchObject({ runId: 'run_D', members: 300, picks: sets.D!.total });
+    // Each rollback is a write: both are in the audit log, naming the CLI user.
+    const audit = await world.query<{ actor: string; action: string; details: { current: { runId: string } } }>(
+      `select actor, action, details from audit_log where action = 'picks.rollback' order by id`,
+    );
+    expect(audit.map((a) => [a.action, a.details.current.runId])).toEqual([
+      ['picks.rollback', 'run_C'],
+      ['picks.rollback', 'run_D'],
+    ]);
+    expect(audit.every((a) => a.actor.startsWith('cli:'))).toBe(true);
   });
 
   it('rollback with nothing to roll back to is refused', async () => {
