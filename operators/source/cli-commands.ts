@@ -6,9 +6,14 @@
 import { Option, type Command, type CommanderError } from 'commander';
 import { loadConfig } from '../../core/config.ts';
 import { connectDatabase } from '../../core/db/client.ts';
+import { cliActor } from '../../web/auth/cli-commands.ts';
+import type { SourceAudit } from './audit.ts';
 import { SourceInputError } from './errors.ts';
 import { importInteractions, importItems, type ImportSummary } from './import-csv.ts';
 import { seedSource, type SeedSummary } from './seed.ts';
+
+/** Source writes from the CLI are audited as `cli:<OS user>`. */
+const cliAudit = (): SourceAudit => ({ actor: cliActor(), auth: 'cli' });
 
 function print(json: boolean, data: unknown, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
@@ -101,6 +106,7 @@ export function registerSourceCommands(program: Command): void {
           seed: integer('seed', options.seed, 0)!,
           ...(until ? { until } : {}),
           replace: Boolean(options.replace),
+          audit: cliAudit(),
         });
         print(json, summary, () => seedLine(summary));
       });
@@ -126,6 +132,7 @@ export function registerSourceCommands(program: Command): void {
           itemCol: options.itemCol,
           timeCol: options.timeCol,
           replace: Boolean(options.replace),
+          audit: cliAudit(),
         });
         print(json, summary, () => importLine(summary));
       });
@@ -154,6 +161,7 @@ export function registerSourceCommands(program: Command): void {
             ...(options.durationCol !== undefined ? { durationCol: options.durationCol } : {}),
             ...(options.creatorCol !== undefined ? { creatorCol: options.creatorCol } : {}),
             replace: Boolean(options.replace),
+            audit: cliAudit(),
           });
           print(json, summary, () => importLine(summary));
         });

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import type pg from 'pg';
+import { auditSourceWrite, type SourceAudit } from './audit.ts';
 import { SourceInputError } from './errors.ts';
 import { sourceIdProblem } from './ids.ts';
 
@@ -19,7 +20,8 @@ export interface InteractionsImportOptions {
   /** Empty source.workout and source.member first, in the same transaction. */
   replace?: boolean;
   /** Rows per insert statement (default 5,000). */
-  batchSize?: number;
+  batchSize?: number;  /** Record the import in the audit log as this actor, in the same transaction. */
+  audit?: SourceAudit;
 }
 
 export interface ItemsImportOptions {
@@ -31,7 +33,8 @@ export interface ItemsImportOptions {
   creatorCol?: string;
   /** Empty source.class and source.instructor first, in the same transaction. */
   replace?: boolean;
-  batchSize?: number;
+  batchSize?: number;  /** Record the import in the audit log as this actor, in the same transaction. */
+  audit?: SourceAudit;
 }
 
 export interface InteractionsSummary {
@@ -407,6 +410,15 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
     }
     if (bad.count > 0) bad.fail(options.file);
     await flush();
+    await auditSourceWrite(client, options.audit, 'source.import_interactions', options.file, {
+      file: options.file,
+      rows,
+      workouts,
+      membersAdded,
+      placeholderClasses,
+      replaced: Boolean(options.replace),
+      replacedTables,
+    });
     return { rows, workouts, membersAdded, placeholderClasses };
   });
   return {
@@ -536,6 +548,17 @@ export async function importItems(pool: pg.Pool, options: ItemsImportOptions): P
           )
         ).rowCount ?? 0;
     }
+    await auditSourceWrite(client, options.audit, 'source.import_items', options.file, {
+      file: options.file,
+      rows,
+      classesAdded,
+      classesUpdated,
+      instructorsAdded,
+      duplicateIds,
+      placeholderClasses,
+      replaced: Boolean(options.replace),
+      replacedTables,
+    });
     return { rows, classesAdded, classesUpdated, instructorsAdded, duplicateIds, placeholderClasses };
   });
   return {

@@ -4,6 +4,7 @@
  * `insert … select … from unnest(…)` statements.
  */
 import type pg from 'pg';
+import { auditSourceWrite, type SourceAudit } from './audit.ts';
 import { SourceInputError } from './errors.ts';
 import {
   DIFFICULTIES,
@@ -32,7 +33,8 @@ export interface SeedOptions {
   /** Empty the source tables first (in the same transaction). */
   replace?: boolean;
   /** Rows per insert statement (default 20,000). */
-  batchSize?: number;
+  batchSize?: number;  /** Record the seed in the audit log as this actor, in the same transaction. */
+  audit?: SourceAudit;
 }
 
 export interface SeedSummary {
@@ -173,6 +175,16 @@ export async function seedSource(pool: pg.Pool, options: SeedOptions): Promise<S
     if (memberBuffer.id.length > 0) await flushMembers();
     if (buffer.memberId.length > 0) await flushWorkouts();
     await pending;
+    await auditSourceWrite(client, options.audit, 'source.seed', 'source', {
+      members: model.members,
+      instructors: catalogue.instructors.length,
+      classes: catalogue.count,
+      workouts,
+      days: model.days,
+      seed: model.seed >>> 0,
+      until: model.until.toISOString(),
+      replaced: Boolean(options.replace),
+    });
     await client.query('commit');
     inTransaction = false;
     await client.query('analyze source.member, source.instructor, source.class, source.workout');

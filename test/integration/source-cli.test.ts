@@ -2,6 +2,7 @@
  * `flywheel seed` and `flywheel import …` as a user runs them: `node bin/flywheel.js` child
  * processes against a fresh database.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -106,6 +107,24 @@ describe('flywheel seed / import (CLI)', { timeout: 120_000 }, () => {
     expectBadInput(await cli('import', 'items', '--file', path.join(FIXTURES, 'items.csv'), '--item-col', 'id'), /unknown column: --item-col "id"/);
     expectBadInput(await cli('import', 'items', '--file', path.join(FIXTURES, 'nope.csv'), '--item-col', 'id'), /cannot read .*nope\.csv: ENOENT/);
     expectBadInput(await cli('import', 'interactions', '--file', 'x.csv'), /required option/);
+  });
+
+  it('every successful seed and import is in the audit log as cli:<OS user>; refused ones are not', async () => {
+    const rows = (await client.query<{ actor: string; auth: string; action: string; target: string; details: Record<string, unknown> }>(
+      `select actor, auth, action, target, details from audit_log where action like 'source.%' order by id`,
+    )).rows;
+    const actor = `cli:${os.userInfo().username}`;
+    // The tests above ran: seed, (refused seed), seed --replace, import interactions --replace, import items, (a refused import).
+    expect(rows.map((r) => [r.actor, r.auth, r.action])).toEqual([
+      [actor, 'cli', 'source.seed'],
+      [actor, 'cli', 'source.seed'],
+      [actor, 'cli', 'source.import_interactions'],
+      [actor, 'cli', 'source.import_items'],
+    ]);
+    expect(rows[0]!.details).toMatchObject({ members: 300, classes: 200, days: 75, seed: 5, until: '2026-11-28T00:00:00.000Z', replaced: false });
+    expect(rows[1]!.details).toMatchObject({ members: 300, replaced: true });
+    expect(rows[2]).toMatchObject({ target: path.join(FIXTURES, 'interactions.csv'), details: { rows: 4, workouts: 4, membersAdded: 2, placeholderClasses: 3, replaced: true } });
+    expect(rows[3]).toMatchObject({ target: path.join(FIXTURES, 'items.csv'), details: { rows: 3, classesAdded: 1, classesUpdated: 2, instructorsAdded: 2, replaced: false } });
   });
 
   it('says to migrate first when the database has no source tables', async () => {

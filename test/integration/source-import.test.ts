@@ -293,6 +293,44 @@ describe('flywheel import', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('records each import in the audit log, in the same transaction: a failed import leaves no entry', async () => {
+    const audit = { actor: 'cli:tester', auth: 'cli' as const };
+    const entries = () => q<{ actor: string; auth: string; action: string; target: string; details: Record<string, unknown> }>(
+      `select actor, auth, action, target, details from audit_log where action like 'source.%' order by id`,
+    );
+    const already = (await entries()).length;
+    const f1 = await file('user,item,time\nu1,c1,1764288000\nu2,c2,1764288000\nu1,c2,1764288001\n');
+    await interactions(f1, { replace: true, audit });
+    const f2 = await file('id,name,who\nc1,One,Ana\nc3,Three,Ana\nc1,Uno,\n');
+    await importItems(pool, { file: f2, itemCol: 'id', titleCol: 'name', creatorCol: 'who', audit });
+    // Bad rows: nothing lands, no entry.
+    await failure(interactions(await file('user,item,time\nu9,c9,never\n'), { audit }));
+    // Without `audit` (a library caller that records its own), no entry either.
+    await interactions(await file('user,item,time\nu3,c1,1764288000\n'));
+    expect((await entries()).slice(already)).toEqual([
+      {
+        actor: 'cli:tester',
+        auth: 'cli',
+        action: 'source.import_interactions',
+        target: f1,
+        details: { file: f1, rows: 3, workouts: 3, membersAdded: 2, placeholderClasses: 2, replaced: true, replacedTables: ['source.workout', 'source.member'] },
+      },
+      {
+        actor: 'cli:tester',
+        auth: 'cli',
+        action: 'source.import_items',
+        target: f2,
+        details: { file: f2, rows: 3, classesAdded: 1, classesUpdated: 1, instructorsAdded: 1, duplicateIds: 1, placeholderClasses: 0, replaced: false, replacedTables: [] },
+      },
+    ]);
+    // An entry that cannot be written rolls the import back with it.
+    const before = await counts();
+    await expect(interactions(await file('user,item,time\nu8,c8,1764288000\n'), { audit: { actor: 'x', auth: 'nope' as 'cli' } })).rejects.toThrow();
+    await expect(importItems(pool, { file: await file('id\nc8\n'), itemCol: 'id', audit: { actor: 'x', auth: 'nope' as 'cli' } })).rejects.toThrow();
+    expect(await counts()).toEqual(before);
+    expect((await entries()).length).toBe(already + 2);
+  });
+
   it('streams a large file in batches', async () => {
     const rows = 60_000;
     const chunks: string[] = ['user,item,time\n'];

@@ -67,6 +67,40 @@ describe('flywheel seed', { timeout: 120_000 }, () => {
     expect(await fingerprint()).toEqual(before);
   });
 
+  it('records a seed in the audit log in the same transaction as the load', async () => {
+    const before = await fingerprint();
+    const entries = () => q<{ actor: string; auth: string; action: string; target: string; details: Record<string, unknown> }>(
+      `select actor, auth, action, target, details from audit_log where action = 'source.seed' order by id`,
+    );
+    const already = (await entries()).length;
+    // An audit entry that cannot be written (auth outside the check constraint) rolls the whole seed back.
+    const broken = await seedSource(pool, { ...BASE, seed: 9, replace: true, audit: { actor: 'cli:test', auth: 'nope' as 'cli' } }).catch((e: unknown) => e);
+    expect(String(broken)).toMatch(/audit_log_auth_check|check constraint|Failed query/);
+    expect(await fingerprint()).toEqual(before);
+    expect(await entries()).toHaveLength(already);
+
+    const summary = await seedSource(pool, { ...BASE, replace: true, audit: { actor: 'cli:test', auth: 'cli' } });
+    expect(await fingerprint()).toEqual(before);
+    const all = await entries();
+    expect(all).toHaveLength(already + 1);
+    expect(all.at(-1)).toEqual({
+      actor: 'cli:test',
+      auth: 'cli',
+      action: 'source.seed',
+      target: 'source',
+      details: {
+        members: BASE.members,
+        instructors: summary.instructors,
+        classes: BASE.classes,
+        workouts: summary.workouts,
+        days: BASE.days,
+        seed: BASE.seed,
+        until: UNTIL.toISOString(),
+        replaced: true,
+      },
+    });
+  });
+
   it('rejects bad options before touching the database', async () => {
     for (const bad of [{ members: 0 }, { days: 1.5 }, { classes: 50 }, { seed: -1 }, { until: new Date('nope') }]) {
       await expect(seedSource(pool, { ...BASE, ...bad, replace: true })).rejects.toBeInstanceOf(SourceInputError);
