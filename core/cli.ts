@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { insertAuditEntry } from './db/queries/audit-log.ts';
 import { ConfigError, loadConfig, redactUrl, type FlywheelConfig } from './config.ts';
 import { runDagTest } from './dag-test.ts';
@@ -22,7 +22,9 @@ import { registerModelCommands } from '../model/cli-commands.ts';
 
 const program = new Command('flywheel')
   .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Commander's own usage errors throw (subcommands added below inherit this) and exit 2 below.
+  .exitOverride();
 
 function config(): FlywheelConfig {
   return loadConfig();
@@ -370,7 +372,12 @@ registerAuthCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if ((error as { code?: string; cause?: { code?: string } })?.cause?.code === '42P01' || (error as { code?: string })?.code === '42P01') {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message (or the help / version). --help and --version exit 0;
+    // a usage or validation error (unknown option, missing argument, invalid value) is bad input,
+    // exit 2 like the rest; `.error()` called by a command keeps its own exit code.
+    process.exitCode = error.exitCode === 0 ? 0 : error.code === 'commander.error' ? error.exitCode : 2;
+  } else if ((error as { code?: string; cause?: { code?: string } })?.cause?.code === '42P01' || (error as { code?: string })?.code === '42P01') {
     process.stderr.write('error: the database has no Flywheel tables yet: run `flywheel db migrate` first\n');
     process.exitCode = 2;
   } else if (error instanceof ActionError || error instanceof ConfigError) {
