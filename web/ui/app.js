@@ -970,6 +970,326 @@ function scoreBar(score) {
   );
 }
 
+// ---------------------------------------------------------------- model registry
+
+const MODEL_STAGES = {
+  production: { color: '#009E73', fg: '#ffffff', glyph: '★', label: 'production' },
+  candidate: { color: '#56B4E9', fg: '#00263d', glyph: '◆', label: 'candidate' },
+  archived: { color: '#E4E7EB', fg: '#3a434d', glyph: '▪', label: 'archived' },
+  failed: { color: '#D55E00', fg: '#ffffff', glyph: '✕', label: 'failed' },
+};
+const MODEL_STATUS_STATE = { running: 'running', succeeded: 'success', failed: 'failed' };
+const METRIC_CANDIDATES = ['ranker', 'heuristics', 'popularity', 'baseline'];
+const HEADLINE_METRICS = ['ndcg@10', 'recall@10'];
+
+function stageBadge(stage) {
+  const info = MODEL_STAGES[stage] ?? { color: '#eeeeee', fg: '#000000', glyph: '?', label: String(stage) };
+  return h(
+    'span',
+    { class: `badge stage-${stage}`, style: { background: info.color, color: info.fg }, 'data-testid': 'model-stage' },
+    h('span', { class: 'glyph', 'aria-hidden': 'true' }, info.glyph),
+    ` ${info.label}`,
+  );
+}
+
+function modelStatus(status) {
+  const info = stateInfo(MODEL_STATUS_STATE[status] ?? status);
+  return h('span', { class: 'model-status', title: status }, h('span', { class: 'sq', style: { background: info.color, color: info.fg }, 'aria-hidden': 'true' }, info.glyph), ` ${status}`);
+}
+
+/** Candidates in display order: the known four first, then any others. */
+function candidatesOf(metrics) {
+  const names = Object.keys(metrics ?? {});
+  return [...METRIC_CANDIDATES.filter((c) => names.includes(c)), ...names.filter((c) => !METRIC_CANDIDATES.includes(c)).sort()];
+}
+
+function fmtMetric(value) {
+  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(4) : '—';
+}
+
+/** A table of metrics per candidate; the best value of each metric is marked (bold, ▲, and said in its title). */
+function metricsTable(metrics, names, compact) {
+  const candidates = candidatesOf(metrics);
+  if (candidates.length === 0) return h('span', { class: 'muted', 'data-testid': 'model-metrics' }, 'no metrics');
+  const best = Object.fromEntries(
+    names.map((n) => {
+      const values = candidates.map((c) => metrics[c]?.[n]).filter((v) => typeof v === 'number' && Number.isFinite(v));
+      return [n, values.length > 1 ? Math.max(...values) : null];
+    }),
+  );
+  return h(
+    'table',
+    { class: `metrics${compact ? ' compact' : ''}`, 'data-testid': 'model-metrics' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'candidate'), names.map((n) => h('th', { class: 'num' }, n)))),
+    h(
+      'tbody',
+      {},
+      candidates.map((c) =>
+        h(
+          'tr',
+          { 'data-candidate': c, class: c === 'ranker' ? 'ranker' : null },
+          h('th', { scope: 'row' }, c),
+          names.map((n) => {
+            const value = metrics[c]?.[n];
+            const isBest = best[n] !== null && value === best[n];
+            return h(
+              'td',
+              { class: `num${isBest ? ' best' : ''}`, title: isBest ? `best ${n}` : null, 'data-metric': n },
+              fmtMetric(value),
+              isBest ? h('span', { class: 'best-mark', 'aria-label': ' (best)' }, ' ▲') : null,
+            );
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
+function confirmDialog({ title, body, confirm, onConfirm }) {
+  const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  const dialog = h(
+    'dialog',
+    { class: 'dialog', 'aria-labelledby': 'confirm-title', 'data-testid': 'confirm-dialog' },
+    h(
+      'form',
+      {
+        method: 'dialog',
+        onsubmit: async (event) => {
+          event.preventDefault();
+          error.hidden = true;
+          try {
+            await onConfirm();
+            dialog.close();
+            dialog.remove();
+          } catch (e) {
+            error.textContent = e.message;
+            error.hidden = false;
+          }
+        },
+      },
+      h('h2', { id: 'confirm-title' }, title),
+      body.map((line) => h('p', {}, line)),
+      error,
+      h(
+        'div',
+        { class: 'row-actions' },
+        h('button', { type: 'button', onclick: () => (dialog.close(), dialog.remove()) }, 'Cancel'),
+        h('button', { type: 'submit', class: 'primary', 'data-testid': 'confirm-submit' }, confirm),
+      ),
+    ),
+  );
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+function promoteButton(model, production, onDone) {
+  const why =
+    !canOperate() ? 'Promoting needs the operator role'
+    : model.stage === 'production' ? 'Already in production'
+    : model.status !== 'succeeded' ? `Only a succeeded model can be promoted (this one is ${model.status})`
+    : null;
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'promote',
+      disabled: why !== null,
+      title: why ?? `Put ${model.version} into production`,
+      'data-testid': 'promote',
+      onclick: () =>
+        confirmDialog({
+          title: `Promote ${model.version}?`,
+          body: [
+            `${model.version} (${model.backend}) becomes the production ${model.modelName}: the next ranking run uses it.`,
+            production && production.version !== model.version ? `The current production model, ${production.version}, will be archived.` : 'No model is in production now.',
+          ],
+          confirm: 'Promote to production',
+          onConfirm: async () => {
+            const result = await api('POST', `/models/${enc(model.version)}/promote`);
+            toast(`${result.version} is in production${result.previous ? ` (${result.previous} archived)` : ''}`);
+            await onDone();
+          },
+        }),
+    },
+    'Promote',
+  );
+}
+
+async function viewModels(version, params) {
+  if (version) return viewModel(version);
+  const stage = h(
+    'select',
+    { id: 'f-stage' },
+    h('option', { value: '' }, 'all stages'),
+    Object.keys(MODEL_STAGES).map((s) => h('option', { value: s, selected: params.get('stage') === s }, s)),
+  );
+  const tbody = h('tbody', {});
+  const summary = h('div', { class: 'model-summary' });
+  const more = h('button', { type: 'button', class: 'link', hidden: true }, 'Load older versions');
+  let cursor = null;
+  let production = null;
+
+  function row(m) {
+    return h(
+      'tr',
+      { class: m.stage === 'production' ? 'is-production' : null, 'data-version': m.version, 'data-testid': 'model-row' },
+      h('td', {}, h('a', { class: 'mono model-link', href: `#/models/${enc(m.version)}` }, m.version), h('div', { class: 'muted small' }, m.modelName)),
+      h('td', {}, stageBadge(m.stage)),
+      h('td', { class: 'nowrap' }, modelStatus(m.status)),
+      h('td', {}, h('code', {}, m.backend)),
+      h('td', { class: 'nowrap' }, fmtDate(m.createdAt, true)),
+      h('td', { class: 'nowrap' }, fmtDuration(m.durationMs)),
+      h('td', {}, metricsTable(m.metrics, HEADLINE_METRICS, true)),
+      h('td', { class: 'actions' }, promoteButton(m, production, () => load(true))),
+    );
+  }
+
+  async function load(reset) {
+    const q = new URLSearchParams({ limit: '25' });
+    if (stage.value) q.set('stage', stage.value);
+    if (!reset && cursor) q.set('cursor', cursor);
+    const [data, prod] = await Promise.all([api('GET', `/models?${q}`), reset ? api('GET', '/models?stage=production&limit=1') : null]);
+    if (reset) {
+      production = prod.models[0] ?? null;
+      put(
+        summary,
+        production
+          ? [h('span', { class: 'muted' }, 'In production: '), h('a', { class: 'mono', href: `#/models/${enc(production.version)}` }, production.version), h('span', { class: 'muted' }, ` · ${production.backend} · promoted ${fmtDate(production.promotedAt, true)} by ${production.promotedBy ?? '?'}`)]
+          : h('span', { class: 'muted' }, 'No model in production: Daily Picks serves the heuristics.'),
+      );
+      put(tbody);
+    }
+    tbody.append(...data.models.map(row));
+    if (reset && data.models.length === 0) {
+      tbody.append(
+        h(
+          'tr',
+          {},
+          h(
+            'td',
+            { colspan: 8, class: 'empty', 'data-testid': 'models-empty' },
+            h('strong', {}, stage.value ? `No ${stage.value} models.` : 'No models yet.'),
+            h('p', { class: 'muted' }, 'Models appear here once the ranker trains: each training run of daily_picks registers a version with its parameters, backend, row counts and metrics (ranker vs heuristics, popularity and baseline). An operator then promotes one to production.'),
+          ),
+        ),
+      );
+    }
+    cursor = data.nextCursor;
+    more.hidden = !cursor;
+  }
+  more.addEventListener('click', () => load(false).catch((e) => toast(e.message, 'error')));
+  stage.addEventListener('change', () => {
+    history.replaceState(null, '', `#/models${stage.value ? `?stage=${enc(stage.value)}` : ''}`);
+    load(true).catch((e) => toast(e.message, 'error'));
+  });
+
+  put(
+    app,
+    h(
+      'section',
+      { class: 'page' },
+      h(
+        'div',
+        { class: 'page-head' },
+        h('div', {}, h('h1', {}, 'Models'), h('p', { class: 'muted' }, 'Every training run of the ranker, with its metrics against the heuristics, popularity and the baseline. One version is in production.')),
+        h('div', { class: 'head-meta' }, h('label', { for: 'f-stage', class: 'inline' }, 'Stage ', stage), h('button', { type: 'button', onclick: () => load(true).catch((e) => toast(e.message, 'error')) }, 'Refresh')),
+      ),
+      summary,
+      h(
+        'table',
+        { class: 'table models', 'data-testid': 'models' },
+        h(
+          'thead',
+          {},
+          h('tr', {}, h('th', {}, 'Version'), h('th', {}, 'Stage'), h('th', {}, 'Status'), h('th', {}, 'Backend'), h('th', {}, 'Created'), h('th', {}, 'Duration'), h('th', {}, 'Metrics (best ▲)'), h('th', { class: 'actions' }, '')),
+        ),
+        tbody,
+      ),
+      more,
+    ),
+  );
+  try {
+    await load(true);
+  } catch (e) {
+    app.append(errorBox(e));
+  }
+  return () => {};
+}
+
+function kvTable(entries, render, testid) {
+  if (entries.length === 0) return h('p', { class: 'muted' }, 'none recorded');
+  return h('table', { class: 'table kv', 'data-testid': testid }, h('tbody', {}, entries.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { class: 'mono break' }, render(v))))));
+}
+
+async function viewModel(version) {
+  async function render() {
+    let model;
+    let production;
+    try {
+      [model, production] = await Promise.all([api('GET', `/models/${enc(version)}`), api('GET', '/models?stage=production&limit=1')]);
+    } catch (e) {
+      put(app, h('section', { class: 'page' }, h('p', {}, h('a', { href: '#/models' }, '← Models')), errorBox(e)));
+      return;
+    }
+    production = production.models.find((m) => m.modelName === model.modelName) ?? null;
+    const metricNames = [...new Set(Object.values(model.metrics ?? {}).flatMap((m) => Object.keys(m)))].sort((a, b) => {
+      const rank = (n) => (HEADLINE_METRICS.includes(n) ? HEADLINE_METRICS.indexOf(n) : 99);
+      return rank(a) - rank(b) || a.localeCompare(b);
+    });
+    put(
+      app,
+      h(
+        'section',
+        { class: 'page model-detail', 'data-testid': 'model-detail' },
+        h('p', {}, h('a', { href: '#/models' }, '← Models')),
+        h(
+          'div',
+          { class: 'page-head' },
+          h('div', {}, h('h1', { class: 'mono' }, model.version), h('p', { class: 'muted' }, model.modelName)),
+          h('div', { class: 'head-meta' }, stageBadge(model.stage), promoteButton(model, production, render)),
+        ),
+        h(
+          'div',
+          { class: 'model-grid' },
+          h(
+            'div',
+            { class: 'card' },
+            h('h2', {}, 'Run'),
+            h(
+              'dl',
+              { class: 'facts' },
+              h('dt', {}, 'Status'),
+              h('dd', {}, modelStatus(model.status)),
+              h('dt', {}, 'Backend'),
+              h('dd', {}, h('code', {}, model.backend)),
+              h('dt', {}, 'Created'),
+              h('dd', {}, fmtDate(model.createdAt)),
+              h('dt', {}, 'Finished'),
+              h('dd', {}, fmtDate(model.finishedAt)),
+              h('dt', {}, 'Duration'),
+              h('dd', {}, fmtDuration(model.durationMs)),
+              h('dt', {}, 'Data location'),
+              h('dd', { class: 'mono break', 'data-testid': 'model-data' }, model.dataLocation ?? '—'),
+              h('dt', {}, 'Artifact path'),
+              h('dd', { class: 'mono break', 'data-testid': 'model-artifact' }, model.artifactPath ?? '—'),
+              h('dt', {}, 'DAG run'),
+              h('dd', {}, model.dagId ? h('a', { href: `#/dags/${enc(model.dagId)}${model.runId ? `?run=${enc(model.runId)}` : ''}` }, [model.dagId, model.runId].filter(Boolean).join(' / ')) : '—'),
+              h('dt', {}, 'Promoted'),
+              h('dd', {}, model.promotedAt ? `${fmtDate(model.promotedAt)} by ${model.promotedBy ?? '?'}` : '—'),
+            ),
+            model.error ? [h('h3', {}, 'Error'), h('pre', { class: 'log error-text' }, model.error)] : null,
+          ),
+          h('div', { class: 'card' }, h('h2', {}, 'Metrics'), metricsTable(model.metrics, metricNames.length ? metricNames : HEADLINE_METRICS, false)),
+          h('div', { class: 'card' }, h('h2', {}, 'Row counts'), kvTable(Object.entries(model.rowCounts ?? {}).sort(([a], [b]) => a.localeCompare(b)), (v) => Number(v).toLocaleString(), 'model-row-counts')),
+          h('div', { class: 'card' }, h('h2', {}, 'Parameters'), kvTable(Object.entries(model.params ?? {}).sort(([a], [b]) => a.localeCompare(b)), (v) => (typeof v === 'string' ? v : JSON.stringify(v)), 'model-params')),
+        ),
+      ),
+    );
+  }
+  await render();
+  return () => {};
+}
+
 // ---------------------------------------------------------------- router
 
 async function route() {
@@ -1000,6 +1320,7 @@ async function route() {
   else if (parts[0] === 'dags' && parts[1]) stop = await viewGrid(parts[1], params);
   else if (parts[0] === 'audit') stop = await viewAudit(params);
   else if (parts[0] === 'picks') stop = await viewPicks(params);
+  else if (parts[0] === 'models') stop = await viewModels(parts[1], params);
   else stop = await viewDags();
   stopView = stop ?? (() => {});
 }
