@@ -89,9 +89,12 @@ describe('operator actions over the API', () => {
     expect((await web.harness.waitForRun(run.id)).state).toBe('success');
     // Nothing failed any more: clearing again clears nothing.
     expect((await json<{ cleared: string[] }>(await call('POST', `${runPath(run.runId)}/clear`, {}))).cleared).toEqual([]);
+    // Both clears are audited, the one that cleared nothing too (newest first).
     const entries = await listAuditEntries(web.harness.db, { limit: 10, action: 'run.clear_failed' });
-    expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ actor: web.users.operator.username, runId: run.runId });
+    expect(entries).toHaveLength(2);
+    expect(entries[0]).toMatchObject({ actor: web.users.operator.username, runId: run.runId, details: { cleared: [] } });
+    expect(entries[1]).toMatchObject({ actor: web.users.operator.username, runId: run.runId });
+    expect((entries[1]!.details.cleared as string[]).sort()).toEqual(['load', 'transform']);
   });
 
   it('marks a finished task success or failed and derives the run state again', async () => {
