@@ -468,6 +468,19 @@ describe('definition errors', () => {
     expect(error.message).toMatch(/^DAG "pools", task "p": pool: /);
   });
 
+  it('validateConf that is not a function', () => {
+    const error = definitionError(() => oneTask({ dagId: 'confs', validateConf: 'members > 0' } as unknown as Partial<DagOptions>));
+    expect(error.message).toBe('DAG "confs": validateConf: validateConf must be a function');
+  });
+
+  it('validateConf is kept on the DAG (null without one)', () => {
+    const validateConf = (conf: Record<string, unknown>) => {
+      if (conf.x !== undefined) throw new Error('no x');
+    };
+    expect(oneTask({ validateConf }).validateConf).toBe(validateConf);
+    expect(oneTask().validateConf).toBeNull();
+  });
+
   it('run that is not a function', () => {
     const error = definitionError(() =>
       dag({ dagId: 'runs', schedule: null }, () => {
