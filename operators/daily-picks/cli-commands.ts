@@ -50,7 +50,7 @@ async function demo(options: { members: number; classes: number; days: number })
   });
   if (existing.members + existing.classes + existing.workouts === 0) {
     say(`seeding ${options.members} members, ${options.classes} classes, ${options.days} days of workouts …`);
-    const summary = await withResources(({ pool }) => seedSource(pool, { members: options.members, classes: options.classes, days: options.days }));
+    const summary = await withResources(({ pool }) => seedSource(pool, { members: options.members, classes: options.classes, days: options.days, audit: { actor: cliActor(), auth: 'cli' } }));
     say(`  ${summary.members} members, ${summary.instructors} instructors, ${summary.classes} classes, ${summary.workouts} workouts`);
   } else {
     // Someone's data (imported or seeded): never written over; with no workouts there is nothing to learn from yet.

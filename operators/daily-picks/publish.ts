@@ -57,11 +57,11 @@ function escapeCopyText(value: string): string {
 }
 
 /**
- * Runs table renames and publication updates in one transaction holding both picks tables
- * exclusively: readers queue behind the lock for the milliseconds of the renames, then see
- * the new tables whole.
+ * Runs view repoints and publication updates in one transaction holding both picks views
+ * (and their tables) exclusively: readers queue behind the lock for the milliseconds of the
+ * swap, then see the new set whole.
  */
-async function swapTables(client: pg.PoolClient, work: () => Promise<void>): Promise<void> {
+async function swapViews(client: pg.PoolClient, work: () => Promise<void>): Promise<void> {
   await client.query('begin');
   try {
     await client.query('lock table picks, picks_previous in access exclusive mode');
@@ -73,8 +73,30 @@ async function swapTables(client: pg.PoolClient, work: () => Promise<void>): Pro
   }
 }
 
-function stagingTable(publicationId: number): string {
-  return `picks_staging_${publicationId}`;
+/** The table a picks view reads (`picks_set_<publication id>`, or the migration's initial ones). */
+async function viewTable(client: pg.PoolClient, view: 'picks' | 'picks_previous'): Promise<string> {
+  const result = await client.query<{ relname: string }>(
+    `select distinct c.relname from pg_rewrite r
+     join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+     join pg_class c on c.oid = d.refobjid and c.relkind = 'r'
+     where r.ev_class = $1::regclass`,
+    [view],
+  );
+  if (result.rows.length !== 1) throw new PublishError(`view ${view} should read exactly one table, it reads ${result.rows.length}`);
+  return result.rows[0]!.relname;
+}
+
+/** A publication's own table; `picks` and `picks_previous` are views over two of them. */
+function setTable(publicationId: number): string {
+  return `picks_set_${publicationId}`;
+}
+
+/** Same columns, in the same order, as the tables the views were made over (migration 0009). */
+function createSetTableSql(table: string): string {
+  return `create table ${table} (
+    member_id text not null, row text not null, position integer not null, class_id text not null,
+    score double precision not null, reason text not null, model_version text not null, run_id text not null,
+    generated_at timestamp with time zone not null)`;
 }
 
 /** The model version most of the set's members got (the set's headline version). */
@@ -84,9 +106,9 @@ function headlineVersion(dictionary: PicksDictionary): string {
 }
 
 /**
- * Publishes a run's picks: loads them into a staging table and the serving cache, then swaps
- * the staging table in as `picks` (the old set becomes `picks_previous`) in one transaction,
- * and points the cache at the new set. Readers see the old set or the new one, never a mix.
+ * Publishes a run's picks: loads them into the publication's own table and the serving cache,
+ * then repoints the `picks` view at that table (and `picks_previous` at the old one, dropping
+ * the one before) in one transaction, and points the cache at the new set. Readers see the old set or the new one, never a mix.
  * Idempotent: publishing a run whose picks are already current only re-checks the cache
  * pointer; a retry after a crash starts the load again.
  */
@@ -133,10 +155,10 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
           .returning({ id: picksPublications.id })
       )[0]!.id;
     await dropAbandonedStaging(db, client, redis, keys, publicationId);
-    const staging = stagingTable(publicationId);
+    const staging = setTable(publicationId);
     const t0 = performance.now();
     await client.query(`drop table if exists ${staging}`);
-    await client.query(`create table ${staging} (like picks including defaults)`);
+    await client.query(createSetTableSql(staging));
     const generatedAt = escapeCopyText(dictionary.generatedAt);
     const runId = escapeCopyText(request.runId);
     let members = 0;
@@ -177,12 +199,12 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
     const t2 = performance.now();
     log(`loaded ${picks} picks for ${members} members into ${staging} and the cache`);
 
-    await swapTables(client, async () => {
-      await client.query('drop table picks_previous');
-      await client.query('alter table picks rename to picks_previous');
-      await client.query('alter index picks_pkey rename to picks_previous_pkey');
-      await client.query(`alter table ${staging} rename to picks`);
-      await client.query(`alter index ${staging}_pkey rename to picks_pkey`);
+    await swapViews(client, async () => {
+      const currentTable = await viewTable(client, 'picks');
+      const previousTable = await viewTable(client, 'picks_previous');
+      await client.query(`create or replace view picks as select * from ${staging}`);
+      await client.query(`create or replace view picks_previous as select * from ${currentTable}`);
+      if (previousTable !== currentTable && previousTable !== staging) await client.query(`drop table ${previousTable}`);
       await client.query(`update picks_publication set status = 'retired' where status = 'previous'`);
       await client.query(`update picks_publication set status = 'previous' where status = 'current'`);
       await client.query(
@@ -236,7 +258,7 @@ async function dropAbandonedStaging(db: Database, client: pg.PoolClient, redis: 
   const staged = await db.select({ id: picksPublications.id }).from(picksPublications).where(eq(picksPublications.status, 'staged'));
   for (const { id } of staged) {
     if (id === publicationId) continue;
-    await client.query(`drop table if exists ${stagingTable(id)}`);
+    await client.query(`drop table if exists ${setTable(id)}`);
     await redis.unlink(keys.members(id), keys.meta(id));
   }
 }
@@ -254,7 +276,7 @@ export type RollbackResult = {
   previous: { publicationId: number; runId: string; modelVersion: string };
 };
 
-/** Swaps `picks` and `picks_previous` (and the cache pointer): the set before the last publish is served again. */
+/** Swaps what `picks` and `picks_previous` show (and the cache pointer): the set before the last publish is served again. */
 export async function rollbackPicks(db: Database, pool: pg.Pool, redis: Redis, cachePrefix: string): Promise<RollbackResult> {
   const keys = new PicksCacheKeys(cachePrefix);
   return withPublishLock(pool, async (client) => {
@@ -263,13 +285,11 @@ export async function rollbackPicks(db: Database, pool: pg.Pool, redis: Redis, c
     const previous = rows.find((r) => r.status === 'previous');
     if (!current || !previous) throw new PublishError('nothing to roll back to: there is no previous published set');
     const exists = await redis.exists(keys.members(previous.id));
-    await swapTables(client, async () => {
-      await client.query('alter table picks rename to picks_swap');
-      await client.query('alter index picks_pkey rename to picks_swap_pkey');
-      await client.query('alter table picks_previous rename to picks');
-      await client.query('alter index picks_previous_pkey rename to picks_pkey');
-      await client.query('alter table picks_swap rename to picks_previous');
-      await client.query('alter index picks_swap_pkey rename to picks_previous_pkey');
+    await swapViews(client, async () => {
+      const currentTable = await viewTable(client, 'picks');
+      const previousTable = await viewTable(client, 'picks_previous');
+      await client.query(`create or replace view picks as select * from ${previousTable}`);
+      await client.query(`create or replace view picks_previous as select * from ${currentTable}`);
       await client.query(`update picks_publication set status = case when id = $1 then 'previous' else 'current' end where id in ($1, $2)`, [current.id, previous.id]);
     });
     // Without its cache (Redis lost it), the API reads the restored set from PostgreSQL.

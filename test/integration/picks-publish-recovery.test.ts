@@ -53,12 +53,12 @@ describe('publish recovery', { timeout: 60_000 }, () => {
       `insert into picks_publication (dag_id, run_id, model_version, generated_at, status, member_count, pick_count)
        values ('daily_picks', 'run-crashed', 'heuristics', now(), 'staged', 0, 0) returning id`,
     );
-    await world.query(`create table picks_staging_${abandoned!.id} (like picks including defaults)`);
+    await world.query(`create table picks_set_${abandoned!.id} as select * from picks limit 0`);
     await world.redis.hset(keys.members(abandoned!.id), 'm1', '{}');
 
     const result = await publish('run-b', await picksFor('run-b', ['m1', 'm4']));
     expect(result.published).toBe(true);
-    const tables = await world.query<{ tablename: string }>(`select tablename from pg_tables where tablename like 'picks_staging_%'`);
+    const tables = await world.query<{ tablename: string }>(`select tablename from pg_tables where tablename = 'picks_set_' || $1`, [abandoned!.id]);
     expect(tables).toEqual([]);
     expect(await world.redis.exists(keys.members(abandoned!.id))).toBe(0);
     const members = await world.query<{ member_id: string }>('select distinct member_id from picks order by 1');

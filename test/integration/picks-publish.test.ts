@@ -220,8 +220,8 @@ describe('publish', { timeout: 120_000 }, () => {
     const [staged] = await world.query<{ id: number }>(
       `insert into picks_publication (dag_id, run_id, model_version, generated_at, status, member_count, pick_count) values ('daily_picks', 'run_D', 'heuristics', now(), 'staged', 0, 0) returning id`,
     );
-    await world.pool.query(`create table picks_staging_${staged!.id} (like picks including defaults)`);
-    await world.pool.query(`insert into picks_staging_${staged!.id} select member_id, row, position, class_id, score, 'half-written', model_version, 'run_D', generated_at from picks limit 50`);
+    await world.pool.query(`create table picks_set_${staged!.id} as select * from picks limit 0`);
+    await world.pool.query(`insert into picks_set_${staged!.id} select member_id, row, position, class_id, score, 'half-written', model_version, 'run_D', generated_at from picks limit 50`);
     await world.redis.hset(keys().members(staged!.id), 'stale-member', '{}');
     // Readers still see C.
     expect((await picksFingerprint()).run).toBe('run_C/run_C');
@@ -230,7 +230,10 @@ describe('publish', { timeout: 120_000 }, () => {
     expect(retried).toMatchObject({ publicationId: staged!.id, published: true, members: 300, picks: sets.D!.total });
     expect(await picksFingerprint()).toMatchObject({ run: 'run_D/run_D', n: sets.D!.total });
     expect((await world.query<{ n: number }>(`select count(*)::int as n from picks where reason = 'half-written'`))[0]!.n).toBe(0);
-    expect(await world.query(`select tablename from pg_tables where tablename like 'picks_staging_%'`)).toEqual([]);
+    // Only the two sets the views show are left: D's (current) and C's (previous).
+    const tables = await world.query<{ tablename: string }>(`select tablename from pg_tables where tablename like 'picks_set_%' order by 1`);
+    const [c] = await world.query<{ id: number }>(`select id from picks_publication where run_id = 'run_C'`);
+    expect(tables.map((t) => t.tablename).sort()).toEqual([`picks_set_${c!.id}`, `picks_set_${staged!.id}`].sort());
     expect(await world.redis.hexists(keys().members(staged!.id), 'stale-member')).toBe(0);
     expect(await world.redis.hlen(keys().members(staged!.id))).toBe(300);
     expect((await publications()).map((p) => `${p.run_id}:${p.status}`)).toEqual(['run_A:retired', 'run_B:retired', 'run_C:previous', 'run_D:current']);

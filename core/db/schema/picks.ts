@@ -1,36 +1,34 @@
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, doublePrecision, index, integer, jsonb, pgTable, pgView, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /** Row names of Daily Picks. */
 export type PicksRowName = 'for_your_usual' | 'quick_workout' | 'something_new' | 'ranked' | (string & {});
 
-function picksTable<TName extends string>(name: TName) {
-  return pgTable(
-    name,
-    {
-      memberId: text('member_id').notNull(),
-      row: text('row').$type<PicksRowName>().notNull(),
-      /** 1-based. */
-      position: integer('position').notNull(),
-      classId: text('class_id').notNull(),
-      score: real('score').notNull(),
-      reason: text('reason').notNull(),
-      /** `heuristics`, `popularity` or the ranker's model version. */
-      modelVersion: text('model_version').notNull(),
-      runId: text('run_id').notNull(),
-      generatedAt: timestamp('generated_at', { withTimezone: true, mode: 'date' }).notNull(),
-    },
-    (table) => [primaryKey({ name: `${name}_pkey`, columns: [table.memberId, table.row, table.position] })],
-  );
+function picksColumns() {
+  return {
+    memberId: text('member_id').notNull(),
+    row: text('row').$type<PicksRowName>().notNull(),
+    /** 1-based. */
+    position: integer('position').notNull(),
+    classId: text('class_id').notNull(),
+    score: doublePrecision('score').notNull(),
+    reason: text('reason').notNull(),
+    /** `heuristics`, `popularity` or the ranker's model version. */
+    modelVersion: text('model_version').notNull(),
+    runId: text('run_id').notNull(),
+    generatedAt: timestamp('generated_at', { withTimezone: true, mode: 'date' }).notNull(),
+  };
 }
 
 /**
- * The published picks: exactly one run's set. Publishing loads a staging copy and swaps it
- * in by renaming tables in one transaction, so readers see the old set or the new one.
+ * The published picks: exactly one run's set. A view over that publication's own table
+ * (`picks_set_<publication id>`, primary key member_id, row, position): publishing loads a new
+ * table and repoints the view in one transaction, so readers see the old set or the new one,
+ * and grants on `picks` and views built on it stay as they are. Made by migration 0009.
  */
-export const picks = picksTable('picks');
+export const picks = pgView('picks', picksColumns()).existing();
 
-/** The set `picks` held before the last publish (or rollback): `flywheel picks rollback` swaps it back. */
-export const picksPrevious = picksTable('picks_previous');
+/** The set `picks` showed before the last publish (or rollback): `flywheel picks rollback` swaps them. */
+export const picksPrevious = pgView('picks_previous', picksColumns()).existing();
 
 export type PickRow = typeof picks.$inferSelect;
 
