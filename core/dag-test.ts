@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { inTransaction } from './db/transaction.ts';
 import { createRuntime, createScheduler, createTaskWorker, type Runtime } from './runtime.ts';
 import { advanceRuns, createTaskInstances, lockDags } from './scheduler/transitions.ts';
-import { ActionError } from './scheduler/actions.ts';
+import { ActionError, checkConf } from './scheduler/actions.ts';
 import { dataIntervalFor, insertDagRun } from './scheduler/dag-runs.ts';
 import { upsertDags } from './scheduler/dag-sync.ts';
 import type { QueuedTask } from './executor/task-job.ts';
@@ -49,6 +49,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
     const dag = await runtime.dags.require(dagId).catch((error: Error) => {
       throw new ActionError(error.message, 404); // printed as a one-line error, as by `dags trigger`
     });
+    if (dag.validateConf) await checkConf(dag, options.conf ?? {});
     // Created and started in one transaction: a run left `queued` for a moment is started by any
     // live scheduler on this database, whose workers would then run its tasks. Its first tasks'
     // jobs are sent only once this run's own workers exist.

@@ -1,5 +1,6 @@
 import { dag } from 'flywheel';
 import { declareDailyPicks } from '../operators/daily-picks/declare.ts';
+import { validateDailyPicksConf } from '../operators/daily-picks/options.ts';
 
 /**
  * Daily Picks: every day, each member's rows of recommended classes, published atomically to
@@ -15,6 +16,7 @@ export default dag(
     catchup: false,
     maxActiveRuns: 1,
     tags: ['recommendations'],
+    validateConf: validateDailyPicksConf,
     defaultArgs: { retries: 2, retryDelay: '1m', retryExponentialBackoff: true, executionTimeout: '2h' },
   },
   () => {

@@ -56,7 +56,7 @@ export interface TriggerOptions {
 }
 
 /** Runs the DAG's `validateConf` on a manual run's conf; a throw is a 400 with its message as the reason. */
-async function checkConf(dag: Dag, conf: JsonObject): Promise<void> {
+export async function checkConf(dag: Dag, conf: JsonObject): Promise<void> {
   try {
     // A copy, so the run keeps exactly the conf it was given; awaited, in case the check is async.
     await (dag.validateConf!(structuredClone(conf)) as unknown);

@@ -72,3 +72,11 @@ export function resolveOptions(...layers: unknown[]): DailyPicksOptions {
   if (options.candidateDepth < options.rankedSize) options.candidateDepth = options.rankedSize;
   return options;
 }
+
+/**
+ * For `dag({ validateConf })`: a manual run's `conf.dailyPicks` must be valid options, so a bad
+ * trigger is refused at once (400 / exit 2) instead of failing the run's tasks.
+ */
+export function validateDailyPicksConf(conf: Record<string, unknown>): void {
+  if (conf.dailyPicks !== undefined) resolveOptions(conf.dailyPicks);
+}
