@@ -1,13 +1,11 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelVersionRow } from '../../core/db/schema/model-version.ts';
 import { promoteModel, registerModel, requireModel } from '../../model/registry.ts';
 import { PASSWORD, WebFixture } from '../integration/web-support.ts';
+import { BrowserSession, logIn as submitLogin, SCREENSHOTS } from '../support/browser.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = path.resolve('test-results/screenshots');
 
 const metrics = (ranker: number) => ({
   ranker: { 'ndcg@10': ranker, 'recall@10': ranker + 0.2, 'map@10': ranker - 0.05 },
@@ -19,42 +17,24 @@ const metrics = (ranker: number) => ({
 /** The model registry page in Chromium: the list with metrics, the detail view, promoting as an operator, read-only for a viewer. */
 describe('model registry page in Chromium', () => {
   let web: WebFixture;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let browser: BrowserSession;
   let live: ModelVersionRow;
   let better: ModelVersionRow;
   let failed: ModelVersionRow;
 
   beforeAll(async () => {
-    await mkdir(SCREENSHOTS, { recursive: true });
     web = await WebFixture.start({ scheduler: false, workers: {} });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await BrowserSession.launch();
   });
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
     await web?.close();
   });
 
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('close', () => expect(errors, 'uncaught errors in the page').toEqual([]));
-    return page;
-  }
+  const newPage = (): Promise<Page> => browser.newPage();
 
   async function logIn(page: Page, username: string): Promise<void> {
-    await page.goto(`${web.origin}/`);
-    await page.waitForSelector('form.login');
-    await page.fill('#username', username);
-    await page.fill('#password', PASSWORD);
-    await page.click('form.login button[type=submit]');
+    await submitLogin(page, web.origin, username, PASSWORD);
     await page.waitForSelector('table.dags');
   }
 

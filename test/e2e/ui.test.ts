@@ -1,51 +1,29 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemberPicksView } from '../../operators/daily-picks/picks-reader.ts';
 import { PASSWORD, WebFixture } from '../integration/web-support.ts';
+import { BrowserSession, logIn as submitLogin, SCREENSHOTS } from '../support/browser.ts';
 import { day, insertSource, PicksWorld, runSteps, stepContext, type ClassSpec } from '../support/picks.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = path.resolve('test-results/screenshots');
 
 /** Real browser tests: Debian's Chromium driven by playwright-core, against a real web server, scheduler and workers. */
 describe('operator UI in Chromium', () => {
   let web: WebFixture;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  let browser: BrowserSession;
 
   beforeAll(async () => {
-    await mkdir(SCREENSHOTS, { recursive: true });
     web = await WebFixture.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await BrowserSession.launch();
   });
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
     await web?.close();
   });
 
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('close', () => expect(errors, 'uncaught errors in the page').toEqual([]));
-    return page;
-  }
+  const newPage = (): Promise<Page> => browser.newPage();
 
-  async function logIn(page: Page, username: string, password = PASSWORD): Promise<void> {
-    await page.goto(`${web.origin}/`);
-    await page.waitForSelector('form.login');
-    await page.fill('#username', username);
-    await page.fill('#password', password);
-    await page.click('form.login button[type=submit]');
-  }
+  const logIn = (page: Page, username: string, password = PASSWORD): Promise<void> => submitLogin(page, web.origin, username, password);
 
   async function failedRun(): Promise<string> {
     const run = await web.harness.trigger('web_flaky');
