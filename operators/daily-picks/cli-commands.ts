@@ -82,7 +82,13 @@ async function demo(options: { members: number; classes: number; days: number })
   if (view) say(`picks API:  curl http://localhost:${config.webPort}/api/v1/members/${encodeURIComponent(view.memberId)}/picks`);
 }
 
-/** `flywheel picks <memberId>`, `flywheel picks rollback`, `flywheel picks status`. */
+async function showPicks(memberId: string, json: boolean): Promise<void> {
+  const config = loadConfig();
+  const view = await withResources(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId)).catch(asActionError);
+  process.stdout.write(json ? `${JSON.stringify(view, null, 2)}\n` : `${render(view)}\n`);
+}
+
+/** `flywheel picks <memberId>`, `flywheel picks show <memberId>`, `flywheel picks rollback`, `flywheel picks status`. */
 export function registerPicksCommands(program: Command): void {
   const positive = (value: string) => {
     const n = Number(value);
@@ -107,10 +113,13 @@ export function registerPicksCommands(program: Command): void {
         picks.help({ error: true });
         return;
       }
-      const config = loadConfig();
-      const view = await withResources(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId)).catch(asActionError);
-      process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : `${render(view)}\n`);
+      await showPicks(memberId, Boolean(options.json));
     });
+  picks
+    .command('show <memberId>')
+    .description('the same as `picks <memberId>`, also for a member whose id is a subcommand name (status, rollback, show)')
+    .addOption(new Option('--json', 'print JSON'))
+    .action(async (memberId: string, options: { json?: boolean }) => showPicks(memberId, wantsJson(options)));
   // `picks` has a --json of its own, and commander gives an option after a subcommand to the parent
   // that declares it: `picks status --json` sets picks' --json, not status's. Either counts.
   const wantsJson = (options: { json?: boolean }) => Boolean(options.json || picks.opts<{ json?: boolean }>().json);

@@ -151,6 +151,10 @@ describe('cold-start and inactive members; the picks API and CLI', { timeout: 12
     const text = await runCli(children, ['picks', 'active'], env);
     expect(text.stdout).toContain(`member active — source cache, model ${MODEL}`);
     expect(text.stdout).toMatch(/for_your_usual \(4\)\n\s+1\. Power Ride 11 · 30 min · cycling · Ana {2}\[[0-9.e-]+\] {2}\S/);
+    // `picks show <id>` is the same, and also reaches a member whose id is a subcommand name.
+    expect(parseJson<MemberPicksView>(await runCli(children, ['picks', 'show', 'active', '--json'], env))).toEqual(fromApi);
+    const named = parseJson<MemberPicksView>(await runCli(children, ['picks', 'show', 'status', '--json'], env));
+    expect(named).toMatchObject({ memberId: 'status', source: 'popular' });
     const status = parseJson<{ runId: string; members: number }>(await runCli(children, ['picks', 'status', '--json'], env));
     expect(status).toMatchObject({ runId: 'run_serving', members: 4 });
     const bad = await runCli(children, ['picks', 'tab\there'], env);
