@@ -17,7 +17,11 @@ const environmentSchema = z.object({
   FLYWHEEL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   FLYWHEEL_SHUTDOWN_GRACE_MS: intFromEnv(30_000),
   PORT: intFromEnv(8080),
-  FLYWHEEL_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
+  // Empty counts as unset, so `FLYWHEEL_SECRET_KEY: ${FLYWHEEL_SECRET_KEY:-}` in compose files works.
+  FLYWHEEL_SECRET_KEY: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
+  ),
   FLYWHEEL_TRUST_PROXY: z.string().min(1).optional(),
 });
 
