@@ -15,6 +15,7 @@ import { ActionError, backfillDag, clearTasks, triggerDagRun, type AuditHook } f
 import type { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject } from './sdk/json.ts';
 import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
+import { runPoolWorker, stopSignal } from '../workers/pool-worker.ts';
 import { cliActor, registerAuthCommands } from '../web/auth/cli-commands.ts';
 import { registerSourceCommands } from '../operators/source/cli-commands.ts';
 import { registerPicksCommands } from '../operators/daily-picks/cli-commands.ts';
@@ -88,13 +89,6 @@ async function requireRun(runtime: Runtime, dagId: string, runId: string) {
   return run;
 }
 
-/** Resolves when the process is asked to stop (SIGTERM / SIGINT). */
-function stopSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-}
 
 function startScheduler(runtime: Runtime): Scheduler {
   return createScheduler(runtime).start();
@@ -135,14 +129,7 @@ program
   .requiredOption('--pool <pool>', 'pool (queue) to take tasks from')
   .option('--concurrency <n>', 'tries run at once', parsePositiveInt, 1)
   .action(async (options: { pool: string; concurrency: number }) => {
-    const runtime = createRuntime(config(), { name: `worker-${options.pool}` });
-    await runtime.dags.load();
-    for (const error of runtime.dags.errors) runtime.logger.warn({ file: error.file }, `DAG import error: ${error.message}`);
-    const worker = startWorker(runtime, options.pool, options.concurrency);
-    const signal = await stopSignal();
-    runtime.logger.info({ signal, running: worker.activeCount }, 'worker stopping: finishing running tries');
-    await worker.close();
-    await runtime.close();
+    await runPoolWorker({ pool: options.pool, concurrency: options.concurrency, config: config() });
     // A try handed back at the end of the grace period may still be running in this process if it
     // ignores ctx.signal; exiting stops it (its next try may already run elsewhere).
     process.exit(0);
