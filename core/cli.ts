@@ -1,5 +1,6 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { insertAuditEntry } from './db/queries/audit-log.ts';
+import { cliActor, jsonOption, print, table } from './cli-support.ts';
 import { ConfigError, loadConfig, redactUrl, type FlywheelConfig } from './config.ts';
 import { runDagTest } from './dag-test.ts';
 import { getDagRun, listDagRuns } from './db/queries/dag-runs.ts';
@@ -16,7 +17,7 @@ import type { Scheduler } from './scheduler/scheduler.ts';
 import type { JsonObject } from './sdk/json.ts';
 import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
 import { runPoolWorker, stopSignal } from '../workers/pool-worker.ts';
-import { cliActor, registerAuthCommands } from '../web/auth/cli-commands.ts';
+import { registerAuthCommands } from '../web/auth/cli-commands.ts';
 import { registerSourceCommands } from '../operators/source/cli-commands.ts';
 import { registerPicksCommands } from '../operators/daily-picks/cli-commands.ts';
 import { registerModelCommands } from '../model/cli-commands.ts';
@@ -29,18 +30,6 @@ const program = new Command('flywheel')
 
 function config(): FlywheelConfig {
   return loadConfig();
-}
-
-function print(json: boolean, data: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
-}
-
-function table(rows: Record<string, unknown>[], columns: string[]): string {
-  if (rows.length === 0) return '(none)';
-  const cell = (value: unknown) => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? '' : String(value));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
 }
 
 function parseConf(value: string): JsonObject {
@@ -65,8 +54,6 @@ function parsePositiveInt(value: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
   return n;
 }
-
-const jsonOption = () => new Option('--json', 'print JSON');
 
 /** An audit hook for a CLI write, recorded in the action's own transaction. */
 function cliAudit(action: string, target: { dagId?: string; runId?: string; taskId?: string; target?: string }): AuditHook {

@@ -1,29 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../core/config.ts';
-import { connectDatabase, type Database } from '../core/db/client.ts';
+import { cliActor, jsonOption, print, table, withDatabase } from '../core/cli-support.ts';
 import { insertAuditEntry } from '../core/db/queries/audit-log.ts';
-import { cliActor } from '../web/auth/cli-commands.ts';
 import { listModels, METRIC_CANDIDATES, MODEL_STAGES, type ModelMetrics, type ModelStage, type ModelVersionRow, promoteModel, requireModel } from './registry.ts';
-
-async function withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const connection = connectDatabase(loadConfig().databaseUrl, 2);
-  try {
-    return await work(connection.db);
-  } finally {
-    await connection.close();
-  }
-}
-
-function print(json: boolean, data: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
-}
-
-function table(rows: Record<string, string>[], columns: string[]): string {
-  if (rows.length === 0) return '(none)';
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n');
-}
 
 const fmt = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(4));
 
@@ -92,8 +70,6 @@ function parseLimit(value: string): number {
   return n;
 }
 
-const jsonOption = () => new Option('--json', 'print JSON');
-
 /** `flywheel models list|show|promote`: the model registry. */
 export function registerModelCommands(program: Command): void {
   const models = program.command('models').description('the model registry: trained ranker versions, their metrics, the one in production');
@@ -105,7 +81,7 @@ export function registerModelCommands(program: Command): void {
     .addOption(new Option('--limit <n>', 'at most n versions').argParser(parseLimit).default(50))
     .addOption(jsonOption())
     .action(async (options: { stage?: ModelStage; limit: number; json?: boolean }) => {
-      const page = await withDb((db) => listModels(db, { limit: options.limit, ...(options.stage ? { stage: options.stage } : {}) }));
+      const page = await withDatabase(({ db }) => listModels(db, { limit: options.limit, ...(options.stage ? { stage: options.stage } : {}) }));
       print(Boolean(options.json), { models: page.models }, () =>
         table(
           page.models.map((m) => ({
@@ -126,7 +102,7 @@ export function registerModelCommands(program: Command): void {
     .description('one model version: parameters, backend, data location and row counts, metrics, artifact path')
     .addOption(jsonOption())
     .action(async (version: string, options: { json?: boolean }) => {
-      const model = await withDb((db) => requireModel(db, version));
+      const model = await withDatabase(({ db }) => requireModel(db, version));
       print(Boolean(options.json), model, () => show(model));
     });
 
@@ -136,7 +112,7 @@ export function registerModelCommands(program: Command): void {
     .addOption(jsonOption())
     .action(async (version: string, options: { json?: boolean }) => {
       const actor = cliActor();
-      const result = await withDb((db) =>
+      const result = await withDatabase(({ db }) =>
         promoteModel(db, version, {
           by: actor,
           audit: (tx, outcome) => insertAuditEntry(tx, { actor, userId: null, auth: 'cli', action: 'model.promote', target: version, details: outcome }),

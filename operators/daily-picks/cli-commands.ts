@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../core/config.ts';
 import { runDagTest } from '../../core/dag-test.ts';
 import { migrateDatabase } from '../../core/db/migrate.ts';
@@ -7,7 +7,7 @@ import { seedSource } from '../source/seed.ts';
 import { sql } from 'drizzle-orm';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
 import { ActionError } from '../../core/scheduler/actions.ts';
-import { cliActor } from '../../web/auth/cli-commands.ts';
+import { cliActor, jsonOption } from '../../core/cli-support.ts';
 import { InvalidMemberIdError, PicksReader, type MemberPicksView } from './picks-reader.ts';
 import { currentPublication, PublishError, rollbackPicks } from './publish.ts';
 
@@ -107,7 +107,7 @@ export function registerPicksCommands(program: Command): void {
     .command('picks')
     .description("a member's published Daily Picks (as the picks API serves them); `picks rollback` serves the previous set again")
     .argument('[memberId]', 'member id')
-    .addOption(new Option('--json', 'print JSON'))
+    .addOption(jsonOption())
     .action(async (memberId: string | undefined, options: { json?: boolean }) => {
       if (!memberId) {
         picks.help({ error: true });
@@ -118,7 +118,7 @@ export function registerPicksCommands(program: Command): void {
   picks
     .command('show <memberId>')
     .description('the same as `picks <memberId>`, also for a member whose id is a subcommand name (status, rollback, show)')
-    .addOption(new Option('--json', 'print JSON'))
+    .addOption(jsonOption())
     .action(async (memberId: string, options: { json?: boolean }) => showPicks(memberId, wantsJson(options)));
   // `picks` has a --json of its own, and commander gives an option after a subcommand to the parent
   // that declares it: `picks status --json` sets picks' --json, not status's. Either counts.
@@ -126,7 +126,7 @@ export function registerPicksCommands(program: Command): void {
   picks
     .command('rollback')
     .description('serve the picks set published before the current one again (run it twice to undo)')
-    .addOption(new Option('--json', 'print JSON'))
+    .addOption(jsonOption())
     .action(async (options: { json?: boolean }) => {
       const json = wantsJson(options);
       const result = await withResources(async ({ db, pool, redis, config }) => {
@@ -150,7 +150,7 @@ export function registerPicksCommands(program: Command): void {
   picks
     .command('status')
     .description('the published picks set: run, model version, members, picks')
-    .addOption(new Option('--json', 'print JSON'))
+    .addOption(jsonOption())
     .action(async (options: { json?: boolean }) => {
       const json = wantsJson(options);
       const publication = await withResources(({ db }) => currentPublication(db));

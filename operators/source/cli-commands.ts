@@ -3,10 +3,8 @@
  * Bad input (options, rows, non-empty tables) prints `error: …` on stderr and exits 2; with
  * `--json` a machine-readable report goes to stdout as well.
  */
-import { Option, type Command, type CommanderError } from 'commander';
-import { loadConfig } from '../../core/config.ts';
-import { connectDatabase } from '../../core/db/client.ts';
-import { cliActor } from '../../web/auth/cli-commands.ts';
+import type { Command } from 'commander';
+import { cliActor, jsonOption, print, withDatabase } from '../../core/cli-support.ts';
 import type { SourceAudit } from './audit.ts';
 import { SourceInputError } from './errors.ts';
 import { importInteractions, importItems, type ImportSummary } from './import-csv.ts';
@@ -15,15 +13,10 @@ import { seedSource, type SeedSummary } from './seed.ts';
 /** Source writes from the CLI are audited as `cli:<OS user>`. */
 const cliAudit = (): SourceAudit => ({ actor: cliActor(), auth: 'cli' });
 
-function print(json: boolean, data: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
-}
-
 /** Runs a command body with a database pool; SourceInputError → exit 2 with its report. */
 async function run(json: boolean, work: (pool: import('pg').Pool) => Promise<void>): Promise<void> {
-  const connection = connectDatabase(loadConfig().databaseUrl, 2);
   try {
-    await work(connection.pool);
+    await withDatabase(({ pool }) => work(pool));
   } catch (caught) {
     let error = caught;
     const code = (caught as { code?: string }).code;
@@ -35,8 +28,6 @@ async function run(json: boolean, work: (pool: import('pg').Pool) => Promise<voi
     process.stderr.write(`error: ${error.message}\n`);
     if (json) process.stdout.write(`${JSON.stringify({ error: error.message, ...error.details }, null, 2)}\n`);
     process.exitCode = 2;
-  } finally {
-    await connection.close();
   }
 }
 
@@ -55,11 +46,6 @@ function untilDate(value: string | undefined): Date | undefined {
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) throw new SourceInputError(`--until: "${value}" is not an ISO 8601 date`);
   return date;
 }
-
-const jsonOption = () => new Option('--json', 'print JSON');
-
-/** Commander's own parse errors (a missing required option, an unknown option) are bad input too: exit 2, not 1. */
-const badInputExit = (error: CommanderError): never => process.exit(error.exitCode === 0 ? 0 : 2);
 
 function seedLine(s: SeedSummary): string {
   const k = s.memberKinds;
@@ -86,7 +72,6 @@ function importLine(s: ImportSummary): string {
 export function registerSourceCommands(program: Command): void {
   program
     .command('seed')
-    .exitOverride(badInputExit)
     .description('fill the source tables with a generated connected-fitness platform (deterministic for a seed)')
     .requiredOption('--members <n>', 'members')
     .requiredOption('--classes <n>', 'classes in the catalogue')
@@ -112,10 +97,9 @@ export function registerSourceCommands(program: Command): void {
       });
     });
 
-  const imports = program.command('import').description('bring your own data: CSV files into the source tables').exitOverride(badInputExit);
+  const imports = program.command('import').description('bring your own data: CSV files into the source tables');
   imports
     .command('interactions')
-    .exitOverride(badInputExit)
     .description('workouts (member, item, time) from a CSV file with a header row')
     .requiredOption('--file <path>', 'CSV file')
     .requiredOption('--user-col <name>', 'column with the member id')
@@ -139,7 +123,6 @@ export function registerSourceCommands(program: Command): void {
     });
   imports
     .command('items')
-    .exitOverride(badInputExit)
     .description('classes (items) from a CSV file with a header row; upserts over existing and placeholder classes')
     .requiredOption('--file <path>', 'CSV file')
     .requiredOption('--item-col <name>', 'column with the class (item) id')

@@ -1,9 +1,8 @@
-import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../../core/config.ts';
-import { connectDatabase, type Database } from '../../core/db/client.ts';
+import { type Command, InvalidArgumentError } from 'commander';
+import { cliActor, jsonOption, print, withDatabase } from '../../core/cli-support.ts';
+import type { Database } from '../../core/db/client.ts';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
 import { findUserByUsername, listApiTokens, listUsers, publicUser, revokeApiToken, updateUser } from '../../core/db/queries/users.ts';
 import { ROLES, type Role } from '../../core/db/schema/user.ts';
@@ -11,25 +10,11 @@ import { ActionError } from '../../core/scheduler/actions.ts';
 import { AccountError, checkPassword, createToken, createUser, generatePassword, isRole } from './accounts.ts';
 import { hashPassword } from './passwords.ts';
 
-async function withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const connection = connectDatabase(loadConfig().databaseUrl, 2);
-  try {
-    return await work(connection.db);
-  } catch (error) {
-    if (error instanceof AccountError) throw new ActionError(error.message, error.status);
-    throw error;
-  } finally {
-    await connection.close();
-  }
-}
-
-/** The CLI actor in the audit log: `cli:<OS user>`. */
-export function cliActor(): string {
-  try {
-    return `cli:${os.userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
+/** The users/tokens commands' database work; an AccountError is bad input (exit 2). */
+function withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  return withDatabase(({ db }) => work(db)).catch((error: unknown) => {
+    throw error instanceof AccountError ? new ActionError(error.message, error.status) : error;
+  });
 }
 
 function auditCli(db: Database, action: string, target: string, details: Record<string, string | number | boolean | null> = {}) {
@@ -80,12 +65,6 @@ function promptHidden(question: string): Promise<string> {
     });
   });
 }
-
-function print(json: boolean, data: unknown, human: string): void {
-  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
-}
-
-const jsonOption = () => new Option('--json', 'print JSON');
 
 /** `flywheel users …` and `flywheel tokens …`. */
 export function registerAuthCommands(program: Command): void {
