@@ -30,7 +30,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 
 const TARGETS = { p99Ms: 5, rps: 5000 } as const;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -143,22 +142,6 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, quiet: boolean): Promise
   });
 }
 
-async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`bench database name ${name} must be [A-Za-z0-9_]+`);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
-    if (exists.rowCount === 0) await client.query(`create database ${name}`);
-  } finally {
-    await client.end();
-  }
-}
-
 interface Published {
   publicationId: number;
   memberIds: string[];
@@ -186,8 +169,7 @@ async function setUp(options: Options, redis: Redis, progress: (m: string) => vo
   try {
     const env = childEnv(options, artifactsDir);
     await redis.del(SETUP_KEY);
-    await ensureDatabase(options.databaseUrl);
-    progress('set-up: migrate …');
+    progress('set-up: migrate (creates the database if needed) …');
     await runCli(['db', 'migrate'], env, true);
     progress(`set-up: seed ${options.members} members × ${options.classes} classes × ${options.days} days …`);
     await runCli(['seed', '--members', String(options.members), '--classes', String(options.classes), '--days', String(options.days), '--replace'], env, true);
