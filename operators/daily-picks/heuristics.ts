@@ -100,7 +100,7 @@ export class HeuristicScorer {
   private readonly instructorWeight: number;
 
   constructor(
-    private readonly catalogue: Catalogue,
+    catalogue: Catalogue,
     private readonly popularity: Popularity,
     asOf: number,
     options: HeuristicScorerOptions = {},

@@ -399,8 +399,7 @@ export class PicksReader {
     if (publicationId !== null) {
       const cached = await this.fromCache(() => this.options.redis.hgetBuffer(this.keys.members(publicationId), memberId));
       if (cached && cached.length > 0) {
-        const fresh = this.classes !== null && Date.now() - this.classes.at < Math.max(this.refreshMs, 30_000);
-        if (!fresh) await this.classInfo();
+        if (!this.classesFresh(Date.now())) await this.classInfo();
         const { fragments } = this.classes!;
         const body = this.writer.write(memberId, cached, fragments, rows) ?? cachedJson(memberId, JSON.parse(cached.toString('utf8')) as CachedMemberPicks, fragments, rows);
         return { source: 'cache', body };
@@ -440,10 +439,14 @@ export class PicksReader {
     };
   }
 
-  /** Class metadata for hydrating picks, reloaded at most every refreshMs (single flight). */
+  /** Class metadata is kept for refreshMs, and at least 30 s (titles rarely change). */
+  private classesFresh(now: number): boolean {
+    return this.classes !== null && now - this.classes.at < Math.max(this.refreshMs, 30_000);
+  }
+
+  /** Class metadata for hydrating picks, reloaded when no longer fresh (single flight). */
   private async classInfo(): Promise<Map<string, ClassInfo>> {
-    const now = Date.now();
-    if (this.classes && now - this.classes.at < Math.max(this.refreshMs, 30_000)) return this.classes.byId;
+    if (this.classesFresh(Date.now())) return this.classes!.byId;
     if (!this.classesLoading) {
       this.classesLoading = (async () => {
         const result = await this.options.db.execute<{ class_id: string; title: string; discipline: string | null; duration_min: number | null; instructor: string | null }>(sql`
