@@ -102,7 +102,7 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
     const written = await extractDay(pool, paths.workoutPartition(day), dayStart, dayEnd, request.fetchSize ?? 20_000);
     manifest[day] = { ...dayStats, extractedAt: new Date().toISOString() };
     daysExtracted += 1;
-    rowsExtracted += written.rows;
+    rowsExtracted += written;
   }
   for (const day of Object.keys(manifest)) {
     if (sourceDays.has(day)) continue;
@@ -163,12 +163,12 @@ async function* cursorRows<R>(pool: pg.Pool, text: string, values: unknown[], fe
   }
 }
 
-async function extractDay(pool: pg.Pool, file: string, start: Date, end: Date, fetchSize: number): Promise<{ rows: number; maxWorkoutId: number }> {
+/** Writes one day's workouts to `file`; returns the row count. */
+async function extractDay(pool: pg.Pool, file: string, start: Date, end: Date, fetchSize: number): Promise<number> {
   const writer = await ArrowFileWriter.create(file);
-  let maxWorkoutId = 0;
-  const rows = cursorRows<{ workout_id: string; member_id: string; class_id: string; started_ms: number; completion: number | null }>(
+  const rows = cursorRows<{ member_id: string; class_id: string; started_ms: number; completion: number | null }>(
     pool,
-    `select workout_id::text, member_id, class_id, (extract(epoch from started_at) * 1000)::float8 as started_ms, completion
+    `select member_id, class_id, (extract(epoch from started_at) * 1000)::float8 as started_ms, completion
      from source.workout where started_at >= $1 and started_at < $2 order by started_at, workout_id`,
     [start, end],
     fetchSize,
@@ -179,8 +179,6 @@ async function extractDay(pool: pg.Pool, file: string, start: Date, end: Date, f
     chunk.forEach((row, i) => {
       startedAt[i] = Number(row.started_ms);
       completion[i] = row.completion === null ? Number.NaN : Number(row.completion);
-      const id = Number(row.workout_id);
-      if (id > maxWorkoutId) maxWorkoutId = id;
     });
     await writer.write({
       member_id: chunk.map((r) => r.member_id),
@@ -190,7 +188,7 @@ async function extractDay(pool: pg.Pool, file: string, start: Date, end: Date, f
     });
   }
   await writer.close();
-  return { rows: writer.rows, maxWorkoutId };
+  return writer.rows;
 }
 
 async function snapshotClasses(db: Database, file: string, asOf: Date): Promise<number> {
