@@ -50,6 +50,17 @@ export class History {
     return end > this.offsets[member]! ? this.startedAt[end - 1]! : Number.NaN;
   }
 
+  /**
+   * A history from columns already in CSR form (tests, in-memory data): member `m`'s workouts
+   * are `offsets[m] … offsets[m + 1] - 1`, in time order. Signups are unknown (NaN).
+   */
+  static fromArrays(memberIds: string[], offsets: Int32Array, classIdx: Int32Array, startedAt: Float64Array): History {
+    if (offsets.length !== memberIds.length + 1 || offsets[0] !== 0 || offsets[memberIds.length] !== classIdx.length || startedAt.length !== classIdx.length) {
+      throw new Error('History.fromArrays: offsets must run from 0 to the workout count, one more than the members, and classIdx/startedAt must have equal length');
+    }
+    return new History(memberIds, new Float64Array(memberIds.length).fill(Number.NaN), offsets, classIdx, startedAt, 0);
+  }
+
   static async load(catalogue: Catalogue, request: HistoryRequest): Promise<History> {
     const memberIds: string[] = [];
     const signup: number[] = [];
