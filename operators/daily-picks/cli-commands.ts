@@ -56,7 +56,7 @@ async function demo(options: { members: number; classes: number; days: number })
     // Someone's data (imported or seeded): never written over; with no workouts there is nothing to learn from yet.
     say(`source data present (${existing.members} members, ${existing.classes} classes, ${existing.workouts} workouts): using it (\`flywheel seed --replace\` starts over)`);
   }
-  say('running daily_picks once (extract → heuristics → filter_rows → publish) …');
+  say('running daily_picks once (extract → heuristics, train → rank → filter_rows → publish) …');
   // The workers' info logs would bury the summary; FLYWHEEL_LOG_LEVEL still wins when set.
   const quiet = process.env.FLYWHEEL_LOG_LEVEL ? config : { ...config, logLevel: 'warn' as const };
   const result = await runDagTest(quiet, 'daily_picks', { timeoutMs: 30 * 60_000 });

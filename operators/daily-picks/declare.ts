@@ -9,6 +9,8 @@ import { extractStep, heuristicsStep, publishStep, rowsStep, type HeuristicsResu
 export interface RankerUpstream {
   extract: TaskHandle<'extract', ExtractResult>;
   heuristics: TaskHandle<'heuristics', HeuristicsResult>;
+  /** The step context the pipeline's own tasks get (this DAG's options under the run's conf). */
+  stepContext: (ctx: TaskContext) => StepContext;
 }
 
 /**
@@ -61,7 +63,7 @@ export function declareDailyPicks(declaration: DailyPicksDeclaration = {}) {
       return withResources((resources) => heuristicsStep(resources, stepContext(ctx, options), extracted));
     },
   });
-  const rankings = declaration.ranker?.({ extract, heuristics }) ?? [];
+  const rankings = declaration.ranker?.({ extract, heuristics, stepContext: (ctx) => stepContext(ctx, options) }) ?? [];
   // all_done: runs whatever the ranker's tasks did, and always succeeds (null = no model ranking),
   // so filter_rows can keep all_success and fail fast (no retries) when extract or heuristics failed.
   const selectRanking =

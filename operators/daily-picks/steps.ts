@@ -23,7 +23,7 @@ export interface StepContext {
   signal?: AbortSignal;
 }
 
-function pathsFor(resources: PipelineResources, step: StepContext): ArtifactPaths {
+export function pathsFor(resources: PipelineResources, step: StepContext): ArtifactPaths {
   return new ArtifactPaths(resources.config.artifactsDir, step.dagId);
 }
 
@@ -38,7 +38,7 @@ export async function extractStep(resources: PipelineResources, step: StepContex
   });
 }
 
-async function loadInputs(extract: ExtractResult, options: DailyPicksOptions) {
+export async function loadInputs(extract: ExtractResult, options: DailyPicksOptions) {
   const catalogue = await Catalogue.load(extract.classesFile);
   const asOf = new Date(extract.asOf);
   const history = await History.load(catalogue, { workoutsDir: extract.workoutsDir, membersFile: extract.membersFile, asOf, historyWindowDays: options.historyWindowDays });
@@ -90,7 +90,8 @@ export async function heuristicsStep(resources: PipelineResources, step: StepCon
 
 /** A model's ranking, when the ranker produced one for this run (or the last good model did). */
 export type ModelRanking = {
-  rankingFile: string;
+  /** Ranking artifacts (one per shard of the members), read in order. */
+  rankingFiles: string[];
   modelVersion: string;
 };
 
@@ -162,7 +163,7 @@ export async function rowsStep(resources: PipelineResources, step: StepContext, 
       }
     }
   };
-  if (inputs.model) await fromRanking(inputs.model.rankingFile, 'model', inputs.model.modelVersion, (m) => !isInactive(m));
+  if (inputs.model) for (const file of inputs.model.rankingFiles) await fromRanking(file, 'model', inputs.model.modelVersion, (m) => !isInactive(m));
   await fromRanking(inputs.heuristics.rankingFile, 'heuristics', 'heuristics', () => true);
   for (let m = 0; m < history.memberCount; m++) {
     const { start, end } = history.workoutsOf(m);

@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node bundle registers no gradients; the umbrella package's bundle does (once, on the same core).
+import '@tensorflow/tfjs';
+import { AGE_BUCKETS, TABLES, tableSizes, type RankerVocabulary, type TableName } from './features.ts';
+
+/** Sizes of the ranker's layers. */
+export type RankerShape = {
+  /** Width of class and member vectors. @defaultValue 32 */
+  dim: number;
+  /** Width of the member tower's hidden layer. @defaultValue 64 */
+  hidden: number;
+  /** Workouts of a member's history the member tower reads (most recent first). @defaultValue 32 */
+  historyLength: number;
+};
+
+export const DEFAULT_SHAPE: RankerShape = { dim: 32, hidden: 64, historyLength: 32 };
+
+/** Per-member scalars fed to the member tower next to the pooled history. */
+export const MEMBER_SCALARS = 3;
+/** Pooled views of the history: long decay, short decay, the last workout. */
+export const POOLS = 3;
+
+/** Tables with a per-row bias (popularity of the class / instructor / discipline × duration). */
+const BIAS_TABLES: readonly TableName[] = ['id', 'instructor', 'disciplineDuration'];
+
+/** Feature rows of a set of classes, one int32 tensor per table. */
+export type FeatureRows = Record<TableName, tf.Tensor1D>;
+
+/**
+ * A two-tower ranker. Class tower: the sum of embeddings of the class's id, discipline,
+ * duration, instructor, language and discipline × duration (plus biases, and a bias per age
+ * bucket), so a class that aired today is scored by its features. Member tower: the member's
+ * recent history pooled three ways (long and short recency decay, the last class) through
+ * separate history embeddings, plus a few scalars, through a two-layer MLP. No per-member
+ * parameters: training cost follows the catalogue, not the member count, and a member who
+ * signed up after training is scored from their history.
+ */
+export class RankerNetwork {
+  readonly target: Record<TableName, tf.Variable>;
+  readonly bias: Partial<Record<TableName, tf.Variable>>;
+  readonly ageBias: tf.Variable;
+  readonly history: Record<TableName, tf.Variable>;
+  readonly w1: tf.Variable;
+  readonly b1: tf.Variable;
+  readonly w2: tf.Variable;
+  readonly b2: tf.Variable;
+
+  constructor(
+    readonly vocabulary: RankerVocabulary,
+    readonly shape: RankerShape,
+    seed: number,
+    weights?: Map<string, tf.Tensor>,
+  ) {
+    const sizes = tableSizes(vocabulary);
+    let s = seed;
+    const init = (name: string, dims: number[], std: number) => {
+      const given = weights?.get(name);
+      if (weights && !given) throw new Error(`model weights have no "${name}"`);
+      if (given && given.shape.join('x') !== dims.join('x')) throw new Error(`model weights "${name}" have shape ${given.shape.join('x')}, expected ${dims.join('x')}`);
+      const value = given ?? (std === 0 ? tf.zeros(dims) : tf.truncatedNormal(dims, 0, std, 'float32', (s += 1)));
+      return tf.variable(value, true, name);
+    };
+    const { dim, hidden } = shape;
+    this.target = Object.fromEntries(TABLES.map((t) => [t, init(`target.${t}`, [sizes[t], dim], 0.05)])) as Record<TableName, tf.Variable>;
+    this.bias = Object.fromEntries(BIAS_TABLES.map((t) => [t, init(`bias.${t}`, [sizes[t]], 0)]));
+    this.ageBias = init('bias.age', [AGE_BUCKETS], 0);
+    this.history = Object.fromEntries(TABLES.map((t) => [t, init(`history.${t}`, [sizes[t], dim], 0.05)])) as Record<TableName, tf.Variable>;
+    const inputs = POOLS * dim + MEMBER_SCALARS;
+    this.w1 = init('member.w1', [inputs, hidden], Math.sqrt(2 / inputs));
+    this.b1 = init('member.b1', [hidden], 0);
+    this.w2 = init('member.w2', [hidden, dim], Math.sqrt(1 / hidden));
+    this.b2 = init('member.b2', [dim], 0);
+  }
+
+  get variables(): tf.Variable[] {
+    return [...Object.values(this.target), ...Object.values(this.bias), this.ageBias, ...Object.values(this.history), this.w1, this.b1, this.w2, this.b2].filter((v): v is tf.Variable => v !== undefined);
+  }
+
+  /** Class vectors [n, dim] of the given feature rows. */
+  classVectors(rows: FeatureRows): tf.Tensor2D {
+    return tf.addN(TABLES.map((t) => tf.gather(this.target[t], rows[t]))) as tf.Tensor2D;
+  }
+
+  /** Class biases [n] (without the age bias). */
+  classBiases(rows: FeatureRows): tf.Tensor1D {
+    return tf.addN(BIAS_TABLES.map((t) => tf.gather(this.bias[t]!, rows[t]))) as tf.Tensor1D;
+  }
+
+  /** History embeddings [n, dim] of the catalogue's classes. */
+  historyVectors(rows: FeatureRows): tf.Tensor2D {
+    return tf.addN(TABLES.map((t) => tf.gather(this.history[t], rows[t]))) as tf.Tensor2D;
+  }
+
+  /**
+   * Member vectors [B, dim]. `historyTable` [C, dim] from `historyVectors`; `historyIdx` [B·L]
+   * class indices; `poolWeights` [B, POOLS, L]; `scalars` [B, MEMBER_SCALARS].
+   */
+  memberVectors(historyTable: tf.Tensor2D, historyIdx: tf.Tensor1D, poolWeights: tf.Tensor3D, scalars: tf.Tensor2D): tf.Tensor2D {
+    const [b, , l] = poolWeights.shape;
+    const dim = this.shape.dim;
+    const items = tf.reshape(tf.gather(historyTable, historyIdx), [b, l, dim]) as tf.Tensor3D;
+    const pooled = tf.reshape(batchMatMul(poolWeights, items), [b, POOLS * dim]);
+    const hiddenLayer = tf.relu(tf.add(matMul(tf.concat([pooled, scalars], 1) as tf.Tensor2D, this.w1 as tf.Tensor2D), this.b1));
+    return tf.add(matMul(hiddenLayer as tf.Tensor2D, this.w2 as tf.Tensor2D), this.b2) as tf.Tensor2D;
+  }
+
+  /** Every weight by name, for saving. */
+  namedWeights(): Map<string, tf.Tensor> {
+    return new Map(this.variables.map((v) => [v.name, v]));
+  }
+
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+  }
+}
+
+/**
+ * `a · b` whose gradient multiplies by explicitly transposed operands: the wasm backend's
+ * matmul with a transposed operand runs ~10× slower than on a transposed copy (DESIGN.md).
+ */
+export const matMul = tf.customGrad((...args) => {
+  const [a, b, save] = args as unknown as [tf.Tensor2D, tf.Tensor2D, (tensors: tf.Tensor[]) => void];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
+    },
+  };
+}) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/** Batched `a · b` ([B, n, k] · [B, k, m]) with the same explicitly transposed gradient. */
+export const batchMatMul = tf.customGrad((...args) => {
+  const [a, b, save] = args as unknown as [tf.Tensor3D, tf.Tensor3D, (tensors: tf.Tensor[]) => void];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor3D, tf.Tensor3D];
+      return [tf.matMul(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1])), tf.matMul(tf.transpose(sa, [0, 2, 1]), dy as tf.Tensor3D)];
+    },
+  };
+}) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
