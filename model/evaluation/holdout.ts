@@ -116,7 +116,10 @@ export function evaluateHoldout(split: HoldoutSplit, catalogueSize: number, cand
         });
       }
     }
-    result[candidate.name] = evaluator.result(offered || catalogueSize);
+    // Coverage of the classes on offer: distinct recommended classes (any index) over how many there were.
+    const metrics = evaluator.result(catalogueSize);
+    for (const key of Object.keys(metrics)) if (key.startsWith('coverage@') && offered > 0) metrics[key] = (metrics[key]! * catalogueSize) / offered;
+    result[candidate.name] = metrics;
     candidate.dispose?.();
   }
   return result;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node bundle registers no gradients; the umbrella package's bundle does (once, on the same core).
 import '@tensorflow/tfjs';
+import { CROSS_TABLES } from './cross-features.ts';
 import { AGE_BUCKETS, TABLES, tableSizes, type RankerVocabulary, type TableName } from './features.ts';
 
 /** Sizes of the ranker's layers. */
@@ -44,6 +45,11 @@ export class RankerNetwork {
   readonly b1: tf.Variable;
   readonly w2: tf.Variable;
   readonly b2: tf.Variable;
+  /** α of each cross (see CrossFeatures). */
+  readonly crossWeights: tf.Variable;
+
+  /** Variables by their name in saved models (tfjs's own names must be unique per process). */
+  private readonly byName = new Map<string, tf.Variable>();
 
   constructor(
     readonly vocabulary: RankerVocabulary,
@@ -53,12 +59,16 @@ export class RankerNetwork {
   ) {
     const sizes = tableSizes(vocabulary);
     let s = seed;
-    const init = (name: string, dims: number[], std: number) => {
+    const init = (name: string, dims: number[], std: number, start?: number[]) => {
       const given = weights?.get(name);
       if (weights && !given) throw new Error(`model weights have no "${name}"`);
       if (given && given.shape.join('x') !== dims.join('x')) throw new Error(`model weights "${name}" have shape ${given.shape.join('x')}, expected ${dims.join('x')}`);
-      const value = given ?? (std === 0 ? tf.zeros(dims) : tf.truncatedNormal(dims, 0, std, 'float32', (s += 1)));
-      return tf.variable(value, true, name);
+      const value = given ?? (start ? tf.tensor(start, dims) : std === 0 ? tf.zeros(dims) : tf.truncatedNormal(dims, 0, std, 'float32', (s += 1)));
+      // No tfjs name: two networks (the new model and production) live in one process.
+      const variable = tf.variable(value, true);
+      if (!given) value.dispose();
+      this.byName.set(name, variable);
+      return variable;
     };
     const { dim, hidden } = shape;
     this.target = Object.fromEntries(TABLES.map((t) => [t, init(`target.${t}`, [sizes[t], dim], 0.05)])) as Record<TableName, tf.Variable>;
@@ -70,10 +80,12 @@ export class RankerNetwork {
     this.b1 = init('member.b1', [hidden], 0);
     this.w2 = init('member.w2', [hidden, dim], Math.sqrt(1 / hidden));
     this.b2 = init('member.b2', [dim], 0);
+    // Starts where the heuristics' exponents are: discipline 1, duration 1, instructor 0.7.
+    this.crossWeights = init('cross.alpha', [CROSS_TABLES.length], 0, [1, 1, 0.7]);
   }
 
   get variables(): tf.Variable[] {
-    return [...Object.values(this.target), ...Object.values(this.bias), this.ageBias, ...Object.values(this.history), this.w1, this.b1, this.w2, this.b2].filter((v): v is tf.Variable => v !== undefined);
+    return [...Object.values(this.target), ...Object.values(this.bias), this.ageBias, ...Object.values(this.history), this.w1, this.b1, this.w2, this.b2, this.crossWeights].filter((v): v is tf.Variable => v !== undefined);
   }
 
   /** Class vectors [n, dim] of the given feature rows. */
@@ -104,9 +116,15 @@ export class RankerNetwork {
     return tf.add(matMul(hiddenLayer as tf.Tensor2D, this.w2 as tf.Tensor2D), this.b2) as tf.Tensor2D;
   }
 
+  /** α per column of a cross row ([width]): each table's weight repeated over its values. */
+  crossColumnWeights(sizes: Record<TableName, number>): tf.Tensor1D {
+    const table = CROSS_TABLES.flatMap((t, f) => Array<number>(sizes[t]).fill(f));
+    return tf.gather(this.crossWeights, tf.tensor1d(table, 'int32')) as tf.Tensor1D;
+  }
+
   /** Every weight by name, for saving. */
-  namedWeights(): Map<string, tf.Tensor> {
-    return new Map(this.variables.map((v) => [v.name, v]));
+  namedWeights(): Map<string, tf.Variable> {
+    return new Map(this.byName);
   }
 
   dispose(): void {

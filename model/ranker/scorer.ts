@@ -1,10 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Catalogue } from '../../operators/daily-picks/catalogue.ts';
 import type { History } from '../../operators/daily-picks/history.ts';
-import { ageBucket, classFeatures } from './features.ts';
+import { CrossFeatures } from './cross-features.ts';
+import { ageBucket, classFeatures, tableSizes } from './features.ts';
 import { MemberContextBatch } from './member-context.ts';
 import { MEMBER_SCALARS, POOLS, type RankerNetwork } from './network.ts';
+import { TopScores } from './top-scores.ts';
 import { disposeRows, featureRows } from './trainer.ts';
+
+const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
 
 /** A trained network and its calibration. */
 export interface RankerModel {
@@ -32,6 +36,9 @@ export class RankerScorer {
   private readonly classBias: tf.Tensor1D;
   private readonly historyTable: tf.Tensor2D;
   private readonly context: MemberContextBatch;
+  private readonly cross: CrossFeatures;
+  private readonly crossScale: Float32Array;
+  private readonly crossRows: Float32Array;
   readonly size: number;
 
   constructor(
@@ -52,8 +59,15 @@ export class RankerScorer {
     const rows = featureRows(features);
     const network = model.network;
     const t = model.temperature;
+    const sizes = tableSizes(network.vocabulary);
+    this.cross = new CrossFeatures(features, sizes);
+    // α folded into the member rows: the class side of the crosses is plain one-hot columns.
+    this.crossScale = tf.tidy(() => network.crossColumnWeights(sizes).dataSync() as Float32Array);
+    this.crossRows = new Float32Array(batchSize * this.cross.width);
+    const crossColumns = this.cross.classColumns();
     [this.classMatrix, this.classBias, this.historyTable] = tf.tidy(() => {
-      const matrix = tf.div(tf.transpose(network.classVectors(rows)), t) as tf.Tensor2D;
+      // One matrix [dim + cross width, C]: tower vectors over the cross columns, so a batch is one matmul.
+      const matrix = tf.div(tf.concat([tf.transpose(network.classVectors(rows)), tf.tensor2d(crossColumns, [this.cross.width, catalogue.size])], 0), t) as tf.Tensor2D;
       let bias = tf.div(tf.add(network.classBiases(rows), tf.gather(network.ageBias, tf.tensor1d(ages, 'int32'))), t) as tf.Tensor1D;
       if (unaired.length > 0) bias = tf.add(bias, tf.scatterND(tf.tensor2d(unaired, [unaired.length, 1], 'int32'), tf.fill([unaired.length], -1e9), [catalogue.size])) as tf.Tensor1D;
       return [matrix, bias, network.historyVectors(rows)] as const;
@@ -71,10 +85,16 @@ export class RankerScorer {
     if (n > this.batchSize) throw new Error(`RankerScorer.score: ${n} members > batch size ${this.batchSize}`);
     const L = this.context.historyLength;
     this.context.clear();
-    const taken: number[] = [];
     for (let i = 0; i < n; i++) {
       const m = members[i]!;
       this.context.add(history, m, ends[i]!, this.asOf);
+      const at = i * this.cross.width;
+      this.cross.memberRow(this.context, i, this.crossRows, at);
+      for (let k = 0; k < this.cross.width; k++) this.crossRows[at + k]! *= this.crossScale[k]!;
+    }
+    const taken: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const m = members[i]!;
       const seen = new Set<number>();
       for (let j = history.offsets[m]!; j < ends[i]!; j++) {
         const c = history.classIdx[j]!;
@@ -84,32 +104,41 @@ export class RankerScorer {
         }
       }
     }
-    const depth = Math.min(k, this.size);
-    const [values, indices] = tf.tidy(() => {
+    const C = this.size;
+    const [logits, maxLogit, maxProbability] = tf.tidy(() => {
       const member = this.model.network.memberVectors(
         this.historyTable,
         tf.tensor1d(this.context.historyIdx.subarray(0, n * L), 'int32'),
         tf.tensor3d(this.context.poolWeights.subarray(0, n * POOLS * L), [n, POOLS, L]),
         tf.tensor2d(this.context.scalars.subarray(0, n * MEMBER_SCALARS), [n, MEMBER_SCALARS]),
       );
-      let logits = tf.add(tf.matMul(member, this.classMatrix), this.classBias) as tf.Tensor2D;
+      const wide = tf.concat([member, tf.tensor2d(this.crossRows.subarray(0, n * this.cross.width), [n, this.cross.width])], 1);
+      let scores = tf.add(tf.matMul(wide, this.classMatrix), this.classBias) as tf.Tensor2D;
       if (taken.length > 0) {
         const count = taken.length / 2;
-        logits = tf.add(logits, tf.scatterND(tf.tensor2d(taken, [count, 2], 'int32'), tf.fill([count], -1e9), [n, this.size])) as tf.Tensor2D;
+        scores = tf.add(scores, tf.scatterND(tf.tensor2d(taken, [count, 2], 'int32'), tf.fill([count], -1e9), [n, C])) as tf.Tensor2D;
       }
-      const top = tf.topk(logits, depth, true);
-      return [tf.exp(tf.sub(top.values, tf.logSumExp(logits, 1, true))), top.indices] as const;
+      // log-normaliser = max logit − log(max probability): the backend's softmax is fast on wasm
+      // (XNNPACK), its exp / logSumExp are not.
+      return [scores, tf.max(scores, 1), tf.max(tf.softmax(scores), 1)] as const;
     });
-    const probability = values.dataSync() as Float32Array;
-    const classIdx = indices.dataSync() as Int32Array;
-    values.dispose();
-    indices.dispose();
-    // Masked classes only reach the top-k when a member has taken nearly everything: drop them.
-    for (let i = 0; i < probability.length; i++) {
-      if (probability[i]! < 1e-30) {
-        probability[i] = 0;
-        classIdx[i] = -1;
-      }
+    const values = logits.dataSync() as Float32Array;
+    const maxima = maxLogit.dataSync() as Float32Array;
+    const peaks = maxProbability.dataSync() as Float32Array;
+    logits.dispose();
+    maxLogit.dispose();
+    maxProbability.dispose();
+    // Top-k on the logits read back: the backend's TopK took ~40 ms for 2048 × 2000 where this takes a few.
+    const depth = Math.min(k, C);
+    const top = new TopScores(depth);
+    const classIdx = new Int32Array(n * depth).fill(-1);
+    const probability = new Float32Array(n * depth);
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < n; i++) {
+      const count = top.select(values.subarray(i * C, (i + 1) * C), bits.subarray(i * C, (i + 1) * C), classIdx, probability, i * depth);
+      const logNormaliser = maxima[i]! - Math.log(peaks[i]!);
+      // A float32 cannot hold a probability below ~1e-45: a very confident model's tail is kept at the smallest normal value, not 0.
+      for (let j = 0; j < count; j++) probability[i * depth + j] = Math.max(FLOAT32_MIN_NORMAL, Math.exp(probability[i * depth + j]! - logNormaliser));
     }
     return { classIdx, probability, k: depth };
   }

@@ -3,15 +3,25 @@ import type { Catalogue } from '../../operators/daily-picks/catalogue.ts';
 import type { History } from '../../operators/daily-picks/history.ts';
 import { DAY_MS } from '../../operators/daily-picks/paths.ts';
 import { Rng } from '../../operators/source/seed-model.ts';
-import { ageBucket, classFeatures, TABLES, vocabularyOf, type ClassFeatures, type TableName } from './features.ts';
+import { CROSS_TABLES, CrossFeatures } from './cross-features.ts';
+import { ageBucket, classFeatures, TABLES, tableSizes, vocabularyOf, type ClassFeatures, type TableName } from './features.ts';
 import { MemberContextBatch } from './member-context.ts';
 import { DEFAULT_SHAPE, RankerNetwork, matMul, type FeatureRows, type RankerShape } from './network.ts';
 
 /** How the ranker is trained. */
 export type TrainOptions = {
   shape: RankerShape;
-  /** Passes over the training workouts (the best epoch on validation is kept). @defaultValue 3 */
+  /** Passes over the training workouts, at least (see `minSteps`); the best epoch on validation is kept. @defaultValue 3 */
   epochs: number;
+  /**
+   * At least this many steps: small histories get more epochs (up to `maxEpochs`), since the
+   * number of updates, not of passes, is what the model needs. @defaultValue 1500
+   */
+  minSteps: number;
+  /** Cap on the epochs `minSteps` may add. @defaultValue 20 */
+  maxEpochs: number;
+  /** Stop after this many epochs without a better validation NLL. @defaultValue 2 */
+  patience: number;
   /** Workouts per step (all from one day, so they share the classes on offer). More, smaller steps learned more per epoch than fewer large ones. @defaultValue 512 */
   batchSize: number;
   /** Classes sampled per step as negatives of the sampled softmax. @defaultValue 256 */
@@ -27,6 +37,9 @@ export type TrainOptions = {
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   shape: DEFAULT_SHAPE,
   epochs: 3,
+  minSteps: 1500,
+  maxEpochs: 20,
+  patience: 2,
   batchSize: 512,
   negatives: 256,
   learningRate: 0.004,
@@ -190,149 +203,177 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
   const network = new RankerNetwork(vocabulary, options.shape, options.seed);
   const optimizer = tf.train.adam(options.learningRate);
   const rows = featureRows(features);
-  const owner = memberOfWorkout(history);
-
-  const trainDays = workoutsByDay(history, Number.NEGATIVE_INFINITY, input.validationFrom);
-  const validationAll = workoutsByDay(history, input.validationFrom, input.trainBefore).flatMap((d) => [...d]);
-  shuffle(rng, validationAll);
-  const validation = validationAll.slice(0, options.validationExamples).sort((a, b) => history.startedAt[a]! - history.startedAt[b]!);
-  const examples = trainDays.reduce((n, d) => n + d.length, 0);
-  if (examples === 0) throw new Error('no workouts before the validation period to train on');
-  const counts = new Float64Array(catalogue.size);
-  for (const day of trainDays) for (const i of day) counts[history.classIdx[i]!]! += 1;
-  const sampler = new NegativeSampler(features, counts);
-  log(`training on ${examples} workouts over ${trainDays.length} days (${validation.length} validation), ${catalogue.size} classes, dim ${options.shape.dim}, ${options.negatives} negatives, batch ${options.batchSize}`);
-
-  const B = options.batchSize;
-  const R = options.negatives;
-  const L = options.shape.historyLength;
-  const context = new MemberContextBatch(B, L);
-  const candidates = new Int32Array(B + R);
-  const logExpected = new Float32Array(B + R);
-  const ages = new Int32Array(B + R);
-  const hits = new Float32Array(B * R);
-  const hitList: number[] = [];
-
-  const step = (batch: Int32Array, dayStart: number): number => {
-    context.clear();
-    const n = batch.length;
-    const dayEnd = dayStart + DAY_MS;
-    const { limit, total } = sampler.limitAndTotal(dayEnd);
-    for (let b = 0; b < n; b++) {
-      const i = batch[b]!;
-      const t = history.startedAt[i]!;
-      context.add(history, owner[i]!, i, t);
-      const c = history.classIdx[i]!;
-      candidates[b] = c;
-      logExpected[b] = Math.log(R * sampler.probability(c, limit, total));
-      ages[b] = Math.max(0, ageBucket(features.airedAt[c]!, t));
-    }
-    sampler.sample(rng, dayEnd, R, candidates, logExpected, n);
-    const mid = dayStart + DAY_MS / 2;
-    const positions = new Map<number, number[]>();
-    for (let j = 0; j < R; j++) {
-      const c = candidates[n + j]!;
-      ages[n + j] = Math.max(0, ageBucket(features.airedAt[c]!, mid));
-      let list = positions.get(c);
-      if (!list) positions.set(c, (list = []));
-      list.push(j);
-    }
-    for (const h of hitList) hits[h] = 0;
-    hitList.length = 0;
-    for (let b = 0; b < n; b++) {
-      const same = positions.get(candidates[b]!);
-      if (same) for (const j of same) hitList.push(b * R + j);
-    }
-    for (const h of hitList) hits[h] = -1e9;
-
-    const lossValue = tf.tidy(() => {
-      const historyIdx = tf.tensor1d(context.historyIdx.subarray(0, n * L), 'int32');
-      const poolWeights = tf.tensor3d(context.poolWeights.subarray(0, n * 3 * L), [n, 3, L]);
-      const scalars = tf.tensor2d(context.scalars.subarray(0, n * 3), [n, 3]);
-      const candidateIdx = tf.tensor1d(candidates.subarray(0, n + R), 'int32');
-      const ageIdx = tf.tensor1d(ages.subarray(0, n + R), 'int32');
-      const correction = tf.tensor1d(logExpected.subarray(0, n + R));
-      const hitMask = tf.tensor2d(hits.subarray(0, n * R), [n, R]);
-      const loss = optimizer.minimize(() => {
-        const member = network.memberVectors(network.historyVectors(rows), historyIdx, poolWeights, scalars);
-        const vectors = tf.gather(network.classVectors(rows), candidateIdx);
-        const biases = tf.sub(tf.add(tf.gather(network.classBiases(rows), candidateIdx), tf.gather(network.ageBias, ageIdx)), correction);
-        const [posVectors, negVectors] = tf.split(vectors, [n, R], 0) as [tf.Tensor2D, tf.Tensor2D];
-        const [posBias, negBias] = tf.split(biases, [n, R], 0) as [tf.Tensor1D, tf.Tensor1D];
-        const positive = tf.add(tf.sum(tf.mul(member, posVectors), 1), posBias);
-        const negative = tf.add(tf.add(matMul(member, tf.transpose(negVectors)), negBias), hitMask);
-        // logSoftmax's gradient is its own (softmax − one-hot); logSumExp's goes through max and a broadcast Equal, slow on wasm.
-        const logProbabilities = tf.logSoftmax(tf.concat([tf.expandDims(positive, 1), negative], 1));
-        return tf.neg(tf.mean(tf.slice(logProbabilities, [0, 0], [-1, 1]))) as tf.Scalar;
-      }, true, network.variables);
-      return loss!.dataSync()[0]!;
-    });
-    return lossValue;
-  };
-
   let best = { nll: Number.POSITIVE_INFINITY, epoch: 0, weights: null as Map<string, tf.Tensor> | null };
-  let steps = 0;
-  let trainLoss = Number.NaN;
-  let trainSeconds = 0;
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    const epochStarted = performance.now();
-    const batches: { day: number; batch: Int32Array }[] = [];
-    for (const day of trainDays) {
-      const shuffled = Int32Array.from(day);
-      shuffle(rng, shuffled);
-      const dayStart = Math.floor(history.startedAt[day[0]!]! / DAY_MS) * DAY_MS;
-      for (let s = 0; s < shuffled.length; s += B) batches.push({ day: dayStart, batch: shuffled.subarray(s, Math.min(shuffled.length, s + B)) });
+  try {
+    const owner = memberOfWorkout(history);
+
+    const trainDays = workoutsByDay(history, Number.NEGATIVE_INFINITY, input.validationFrom);
+    const validationAll = workoutsByDay(history, input.validationFrom, input.trainBefore).flatMap((d) => [...d]);
+    shuffle(rng, validationAll);
+    const validation = validationAll.slice(0, options.validationExamples).sort((a, b) => history.startedAt[a]! - history.startedAt[b]!);
+    const examples = trainDays.reduce((n, d) => n + d.length, 0);
+    if (examples === 0) throw new Error('no workouts before the validation period to train on');
+    const counts = new Float64Array(catalogue.size);
+    for (const day of trainDays) for (const i of day) counts[history.classIdx[i]!]! += 1;
+    const sampler = new NegativeSampler(features, counts);
+    log(`training on ${examples} workouts over ${trainDays.length} days (${validation.length} validation), ${catalogue.size} classes, dim ${options.shape.dim}, ${options.negatives} negatives, batch ${options.batchSize}`);
+
+    const B = options.batchSize;
+    const R = options.negatives;
+    const L = options.shape.historyLength;
+    const context = new MemberContextBatch(B, L);
+    const candidates = new Int32Array(B + R);
+    const logExpected = new Float32Array(B + R);
+    const ages = new Int32Array(B + R);
+    const hits = new Float32Array(B * R);
+    const hitList: number[] = [];
+    const cross = new CrossFeatures(features, tableSizes(vocabulary));
+    const F = CROSS_TABLES.length;
+    const memberRow = new Float32Array(cross.width);
+    const crosses = new Float32Array(B * (R + 1) * F);
+
+    const step = (batch: Int32Array, dayStart: number): number => {
+      context.clear();
+      const n = batch.length;
+      const dayEnd = dayStart + DAY_MS;
+      const { limit, total } = sampler.limitAndTotal(dayEnd);
+      for (let b = 0; b < n; b++) {
+        const i = batch[b]!;
+        const t = history.startedAt[i]!;
+        context.add(history, owner[i]!, i, t);
+        const c = history.classIdx[i]!;
+        candidates[b] = c;
+        logExpected[b] = Math.log(R * sampler.probability(c, limit, total));
+        ages[b] = Math.max(0, ageBucket(features.airedAt[c]!, t));
+      }
+      sampler.sample(rng, dayEnd, R, candidates, logExpected, n);
+      const mid = dayStart + DAY_MS / 2;
+      const positions = new Map<number, number[]>();
+      for (let j = 0; j < R; j++) {
+        const c = candidates[n + j]!;
+        ages[n + j] = Math.max(0, ageBucket(features.airedAt[c]!, mid));
+        let list = positions.get(c);
+        if (!list) positions.set(c, (list = []));
+        list.push(j);
+      }
+      for (const h of hitList) hits[h] = 0;
+      hitList.length = 0;
+      for (let b = 0; b < n; b++) {
+        const same = positions.get(candidates[b]!);
+        if (same) for (const j of same) hitList.push(b * R + j);
+      }
+      for (const h of hitList) hits[h] = -1e9;
+      for (let b = 0; b < n; b++) {
+        cross.memberRow(context, b, memberRow, 0);
+        const at = b * (R + 1) * F;
+        cross.classCrosses(memberRow, 0, candidates[b]!, crosses, at);
+        for (let j = 0; j < R; j++) cross.classCrosses(memberRow, 0, candidates[n + j]!, crosses, at + (1 + j) * F);
+      }
+
+      const lossValue = tf.tidy(() => {
+        const historyIdx = tf.tensor1d(context.historyIdx.subarray(0, n * L), 'int32');
+        const poolWeights = tf.tensor3d(context.poolWeights.subarray(0, n * 3 * L), [n, 3, L]);
+        const scalars = tf.tensor2d(context.scalars.subarray(0, n * 3), [n, 3]);
+        const candidateIdx = tf.tensor1d(candidates.subarray(0, n + R), 'int32');
+        const ageIdx = tf.tensor1d(ages.subarray(0, n + R), 'int32');
+        const correction = tf.tensor1d(logExpected.subarray(0, n + R));
+        const hitMask = tf.tensor2d(hits.subarray(0, n * R), [n, R]);
+        const crossInputs = tf.tensor2d(crosses.subarray(0, n * (R + 1) * F), [n * (R + 1), F]);
+        const loss = optimizer.minimize(() => {
+          const member = network.memberVectors(network.historyVectors(rows), historyIdx, poolWeights, scalars);
+          const vectors = tf.gather(network.classVectors(rows), candidateIdx);
+          const biases = tf.sub(tf.add(tf.gather(network.classBiases(rows), candidateIdx), tf.gather(network.ageBias, ageIdx)), correction);
+          const [posVectors, negVectors] = tf.split(vectors, [n, R], 0) as [tf.Tensor2D, tf.Tensor2D];
+          const [posBias, negBias] = tf.split(biases, [n, R], 0) as [tf.Tensor1D, tf.Tensor1D];
+          const positive = tf.add(tf.sum(tf.mul(member, posVectors), 1), posBias);
+          const negative = tf.add(tf.add(matMul(member, tf.transpose(negVectors)), negBias), hitMask);
+          // logSoftmax's gradient is its own (softmax − one-hot); logSumExp's goes through max and a broadcast Equal, slow on wasm.
+          const towers = tf.concat([tf.expandDims(positive, 1), negative], 1);
+          const crossLogits = tf.reshape(matMul(crossInputs, tf.reshape(network.crossWeights, [F, 1]) as tf.Tensor2D), [n, R + 1]);
+          const logProbabilities = tf.logSoftmax(tf.add(towers, crossLogits));
+          return tf.neg(tf.mean(tf.slice(logProbabilities, [0, 0], [-1, 1]))) as tf.Scalar;
+        }, true, network.variables);
+        return loss!.dataSync()[0]!;
+      });
+      return lossValue;
+    };
+
+    let steps = 0;
+    let trainLoss = Number.NaN;
+    let trainSeconds = 0;
+    const stepsPerEpoch = trainDays.reduce((n, d) => n + Math.ceil(d.length / B), 0);
+    const epochs = Math.max(options.epochs, Math.min(options.maxEpochs, Math.ceil(options.minSteps / stepsPerEpoch)));
+    let epochsRun = 0;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      if (epoch - best.epoch > options.patience && best.epoch > 0) {
+        log(`stopping early: no better validation NLL since epoch ${best.epoch}`);
+        break;
+      }
+      epochsRun = epoch;
+      const epochStarted = performance.now();
+      const batches: { day: number; batch: Int32Array }[] = [];
+      for (const day of trainDays) {
+        const shuffled = Int32Array.from(day);
+        shuffle(rng, shuffled);
+        const dayStart = Math.floor(history.startedAt[day[0]!]! / DAY_MS) * DAY_MS;
+        for (let s = 0; s < shuffled.length; s += B) batches.push({ day: dayStart, batch: shuffled.subarray(s, Math.min(shuffled.length, s + B)) });
+      }
+      const order = batches.map((_, i) => i);
+      shuffle(rng, order);
+      let lossSum = 0;
+      let lossCount = 0;
+      for (const k of order) {
+        input.signal?.throwIfAborted();
+        const { day, batch } = batches[k]!;
+        const value = step(batch, day);
+        if (!Number.isFinite(value)) throw new Error(`training diverged at epoch ${epoch}, step ${steps}: loss ${value}`);
+        lossSum += value * batch.length;
+        lossCount += batch.length;
+        steps += 1;
+        // Let the event loop breathe (heartbeats, abort signals) between steps.
+        if ((steps & 7) === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      trainSeconds += (performance.now() - epochStarted) / 1000;
+      trainLoss = lossSum / lossCount;
+      const nll = validation.length > 0 ? validationNll(network, rows, features, history, owner, validation, 1) : trainLoss;
+      log(`epoch ${epoch}: sampled loss ${trainLoss.toFixed(4)}, validation NLL ${nll.toFixed(4)} (${(lossCount / ((performance.now() - epochStarted) / 1000)).toFixed(0)} examples/s)`);
+      if (nll < best.nll) {
+        best.weights?.forEach((t) => t.dispose());
+        best = { nll, epoch, weights: new Map([...network.namedWeights()].map(([k, v]) => [k, tf.clone(v)])) };
+      }
     }
-    const order = batches.map((_, i) => i);
-    shuffle(rng, order);
-    let lossSum = 0;
-    let lossCount = 0;
-    for (const k of order) {
-      input.signal?.throwIfAborted();
-      const { day, batch } = batches[k]!;
-      const value = step(batch, day);
-      if (!Number.isFinite(value)) throw new Error(`training diverged at epoch ${epoch}, step ${steps}: loss ${value}`);
-      lossSum += value * batch.length;
-      lossCount += batch.length;
-      steps += 1;
-      // Let the event loop breathe (heartbeats, abort signals) between steps.
-      if ((steps & 7) === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (best.weights && best.epoch !== epochsRun) {
+      for (const [name, v] of network.namedWeights()) v.assign(best.weights.get(name)!);
     }
-    trainSeconds += (performance.now() - epochStarted) / 1000;
-    trainLoss = lossSum / lossCount;
-    const nll = validation.length > 0 ? validationNll(network, rows, features, history, owner, validation, 1) : trainLoss;
-    log(`epoch ${epoch}: sampled loss ${trainLoss.toFixed(4)}, validation NLL ${nll.toFixed(4)} (${(lossCount / ((performance.now() - epochStarted) / 1000)).toFixed(0)} examples/s)`);
-    if (nll < best.nll) {
-      best.weights?.forEach((t) => t.dispose());
-      best = { nll, epoch, weights: new Map([...network.namedWeights()].map(([k, v]) => [k, tf.clone(v)])) };
-    }
+    best.weights?.forEach((t) => t.dispose());
+    const temperature = validation.length > 0 ? fitTemperature(network, rows, features, history, owner, validation) : 1;
+    const calibratedNll = validation.length > 0 ? validationNll(network, rows, features, history, owner, validation, temperature) : best.nll;
+    log(`best epoch ${best.epoch}: validation NLL ${best.nll.toFixed(4)}, temperature ${temperature.toFixed(3)} → ${calibratedNll.toFixed(4)}`);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      network,
+      temperature,
+      stats: {
+        examples,
+        validationExamples: validation.length,
+        epochs: epochsRun,
+        steps,
+        seconds,
+        examplesPerSec: (examples * epochsRun) / trainSeconds,
+        trainLoss,
+        validationNll: best.nll,
+        calibratedNll,
+        bestEpoch: best.epoch,
+      },
+    };
+  } catch (error) {
+    best.weights?.forEach((t) => t.dispose());
+    network.dispose();
+    throw error;
+  } finally {
+    optimizer.dispose();
+    disposeRows(rows);
   }
-  if (best.weights && best.epoch !== options.epochs) {
-    for (const v of network.variables) v.assign(best.weights.get(v.name)!);
-  }
-  best.weights?.forEach((t) => t.dispose());
-  const temperature = validation.length > 0 ? fitTemperature(network, rows, features, history, owner, validation) : 1;
-  const calibratedNll = validation.length > 0 ? validationNll(network, rows, features, history, owner, validation, temperature) : best.nll;
-  log(`best epoch ${best.epoch}: validation NLL ${best.nll.toFixed(4)}, temperature ${temperature.toFixed(3)} → ${calibratedNll.toFixed(4)}`);
-  optimizer.dispose();
-  disposeRows(rows);
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    network,
-    temperature,
-    stats: {
-      examples,
-      validationExamples: validation.length,
-      epochs: options.epochs,
-      steps,
-      seconds,
-      examplesPerSec: (examples * options.epochs) / trainSeconds,
-      trainLoss,
-      validationNll: best.nll,
-      calibratedNll,
-      bestEpoch: best.epoch,
-    },
-  };
 }
 
 /** Full-softmax logits of validation workouts over the classes on offer, taken classes masked; and the positive's logit. */
@@ -345,11 +386,15 @@ function validationLogits(network: RankerNetwork, rows: FeatureRows, features: C
   // Ages at the validation period's middle; classes that had not aired by a workout are masked for it.
   const middle = (history.startedAt[validation[0]!]! + history.startedAt[validation[n - 1]!]!) / 2;
   const ages = Int32Array.from(features.airedAt, (aired) => Math.max(0, ageBucket(aired, middle)));
+  const sizes = tableSizes(network.vocabulary);
+  const cross = new CrossFeatures(features, sizes);
+  const memberRows = new Float32Array(n * cross.width);
   for (let b = 0; b < n; b++) {
     const i = validation[b]!;
     const m = owner[i]!;
     const t = history.startedAt[i]!;
     context.add(history, m, i, t);
+    cross.memberRow(context, b, memberRows, b * cross.width);
     positives[b] = history.classIdx[i]!;
     for (let j = history.offsets[m]!; j < i; j++) if (history.classIdx[j] !== positives[b]) maskIdx.push(b, history.classIdx[j]!);
     for (let c = 0; c < features.size; c++) if (features.airedAt[c]! > t) maskIdx.push(b, c);
@@ -358,7 +403,9 @@ function validationLogits(network: RankerNetwork, rows: FeatureRows, features: C
     const member = network.memberVectors(network.historyVectors(rows), tf.tensor1d(context.historyIdx, 'int32'), tf.tensor3d(context.poolWeights, [n, 3, L]), tf.tensor2d(context.scalars, [n, 3]));
     const vectors = tf.transpose(network.classVectors(rows));
     const ageBias = tf.gather(network.ageBias, tf.tensor1d(ages, 'int32'));
-    let logits = tf.add(tf.matMul(member, vectors), tf.add(network.classBiases(rows), ageBias)) as tf.Tensor2D;
+    const crossRows = tf.mul(tf.tensor2d(memberRows, [n, cross.width]), network.crossColumnWeights(sizes));
+    const crossLogits = tf.matMul(crossRows, tf.tensor2d(cross.classColumns(), [cross.width, features.size]));
+    let logits = tf.add(tf.add(tf.matMul(member, vectors), crossLogits), tf.add(network.classBiases(rows), ageBias)) as tf.Tensor2D;
     if (maskIdx.length > 0) {
       const count = maskIdx.length / 2;
       logits = tf.add(logits, tf.scatterND(tf.tensor2d(maskIdx, [count, 2], 'int32'), tf.fill([count], -1e9), [n, features.size])) as tf.Tensor2D;

@@ -1,0 +1,147 @@
+/**
+ * The two-tower ranker inside Daily Picks, through the scheduler and sandboxed workers (train in
+ * the gpu pool, two rank shards in the default pool) on a seeded dataset, four runs in order:
+ * training fails with no model in production (heuristic rows); a good model trains, passes the
+ * gate and is published; a worse model is kept as a candidate and production keeps ranking; and
+ * training fails again, so the shards rank with the model in production.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainResult } from '../../operators/daily-picks/ranker/train-step.ts';
+import type { ShardRanking } from '../../operators/daily-picks/ranker/rank-step.ts';
+import type { ModelRanking } from '../../operators/daily-picks/steps.ts';
+import { seedSource } from '../../operators/source/seed.ts';
+import { FIXTURE_MODEL } from '../fixtures/dags-ranker/_options.ts';
+import { Harness } from '../support/harness.ts';
+import { day, DAY_MS, PicksWorld } from '../support/picks.ts';
+
+const RANKER_DAGS = fileURLToPath(new URL('../fixtures/dags-ranker', import.meta.url));
+const UNTIL = day('2026-06-01');
+const RANKER_TASKS = ['train', 'rank_shard_0', 'rank_shard_1', 'rank'];
+
+type VersionRow = { version: string; stage: string; status: string; backend: string; metrics: Record<string, Record<string, number>>; artifact_path: string | null; error: string | null; params: Record<string, unknown>; row_counts: Record<string, number> };
+
+describe('Daily Picks with the two-tower ranker (fixture DAGs through the scheduler)', { timeout: 400_000 }, () => {
+  let harness: Harness;
+  let world: PicksWorld;
+  let promoted: string;
+
+  beforeAll(async () => {
+    harness = await Harness.start({ dagsFolder: RANKER_DAGS, workers: { default: 3, gpu: 1 } });
+    world = await PicksWorld.create({ databaseUrl: harness.config.databaseUrl, prefix: harness.config.queuePrefix });
+    await seedSource(world.pool, { members: 1200, classes: 200, days: 60, seed: 8, until: UNTIL });
+  });
+  afterAll(async () => {
+    await world?.close();
+    await harness?.close();
+  });
+
+  async function run(dagId: string, logicalDate = UNTIL) {
+    const triggered = await harness.trigger(dagId, { logicalDate });
+    const finished = await harness.waitForRun(triggered.dagRunId, { timeoutMs: 300_000 });
+    const instances = await harness.taskInstances(triggered.dagRunId);
+    const output = <T>(taskId: string) => instances.find((t) => t.taskId === taskId)!.output as T;
+    const log = async (taskId: string) => (await harness.logs(triggered.dagRunId, taskId, 1)).map((l) => l.message).join('\n');
+    return { runId: triggered.runId, finished, states: await harness.taskStates(triggered.dagRunId), output, log };
+  }
+
+  const versions = () => world.query<VersionRow>(`select * from model_version where model_name = $1 order by created_at`, [FIXTURE_MODEL]);
+
+  /** Model version of each member's published picks. */
+  async function publishedVersions(runId: string): Promise<Map<string, string>> {
+    const rows = await world.query<{ member_id: string; versions: string[]; runs: string[] }>('select member_id, array_agg(distinct model_version) as versions, array_agg(distinct run_id) as runs from picks group by member_id');
+    for (const r of rows) {
+      expect(r.versions, r.member_id).toHaveLength(1);
+      expect(r.runs).toEqual([runId]);
+    }
+    return new Map(rows.map((r) => [r.member_id, r.versions[0]!]));
+  }
+
+  /** Members with a workout in the 60 days before the as-of time: the ones a model ranks. */
+  async function activeMembers(): Promise<Set<string>> {
+    const rows = await world.query<{ member_id: string }>(`select distinct member_id from source.workout where started_at < $1 and started_at >= $2`, [UNTIL, new Date(UNTIL.getTime() - 60 * DAY_MS)]);
+    return new Set(rows.map((r) => r.member_id));
+  }
+
+  it('training fails with no model in production: the shards rank nothing and the rows come from the heuristics', async () => {
+    const r = await run('ranker_train_fails');
+    expect(r.finished.state).toBe('success');
+    expect(r.states).toMatchObject({ train: 'failed', rank_shard_0: 'success', rank_shard_1: 'success', rank: 'success', select_ranking: 'success', publish: 'success' });
+    expect(r.output<ShardRanking | null>('rank_shard_0')).toBeNull();
+    expect(r.output<ModelRanking | null>('rank')).toBeNull();
+    expect(await r.log('rank_shard_0')).toMatch(/no model is in production: no model ranking this run/);
+    const [failed] = await versions();
+    expect(failed).toMatchObject({ stage: 'failed', status: 'failed', backend: 'wasm' });
+    expect(failed!.error).toMatch(/no workouts before the validation period/);
+    expect(new Set((await publishedVersions(r.runId)).values())).toEqual(new Set(['heuristics', 'popularity']));
+  });
+
+  it('a trained model beats the heuristics on the holdout, is promoted, and ranks every active member across two shards', async () => {
+    const r = await run('ranker_daily');
+    expect(r.finished.state).toBe('success');
+    for (const taskId of [...RANKER_TASKS, 'select_ranking', 'filter_rows', 'publish']) expect(r.states[taskId], taskId).toBe('success');
+    const train = r.output<TrainResult>('train');
+    for (const candidate of ['ranker', 'heuristics', 'popularity', 'baseline']) {
+      expect(train.metrics[candidate]!['ndcg@10'], candidate).toBeGreaterThan(0);
+      expect(train.metrics[candidate]!['recall@10'], candidate).toBeGreaterThan(0);
+    }
+    expect(train.metrics.ranker!['ndcg@10']).toBeGreaterThan(train.metrics.heuristics!['ndcg@10']!);
+    expect(train.metrics.ranker!['ece']).toBeGreaterThanOrEqual(0);
+    expect(train.trained.promoted).toBe(true);
+    expect(train.serving).toEqual({ version: train.trained.version, artifactPath: train.trained.artifactPath });
+    promoted = train.trained.version;
+    expect(existsSync(path.join(train.trained.artifactPath, 'model.json'))).toBe(true);
+    expect(await r.log('train')).toMatch(/tfjs backend: wasm/);
+
+    const row = (await versions()).find((v) => v.version === promoted)!;
+    expect(row).toMatchObject({ stage: 'production', status: 'succeeded', backend: 'wasm', artifact_path: train.trained.artifactPath });
+    expect(row.params).toMatchObject({ backendDetail: expect.stringMatching(/^wasm/), epochs: 3 });
+    expect(row.row_counts.trainExamples).toBeGreaterThan(1000);
+    expect(Object.keys(row.metrics)).toEqual(expect.arrayContaining(['ranker', 'heuristics', 'popularity', 'baseline']));
+
+    // The shards split the members between them; together they rank every member with history.
+    const shards = [r.output<ShardRanking>('rank_shard_0'), r.output<ShardRanking>('rank_shard_1')];
+    const ranking = r.output<ModelRanking>('rank');
+    expect(ranking).toEqual({ rankingFiles: shards.map((s) => s.rankingFile), modelVersion: promoted });
+    const [withHistory] = await world.query<{ n: number }>('select count(distinct member_id)::int as n from source.workout where started_at < $1', [UNTIL]);
+    expect(shards[0]!.members + shards[1]!.members).toBe(withHistory!.n);
+    expect(Math.abs(shards[0]!.members - shards[1]!.members)).toBeLessThanOrEqual(withHistory!.n / 4);
+
+    const published = await publishedVersions(r.runId);
+    const active = await activeMembers();
+    expect(active.size).toBeGreaterThan(100);
+    for (const member of active) expect(published.get(member), member).toBe(promoted);
+    // Model scores are calibrated probabilities: in (0, 1], and a member's ranked row is in score order.
+    const [bounds] = await world.query<{ lo: number; hi: number }>(`select min(score) as lo, max(score) as hi from picks where model_version = $1 and row = 'ranked'`, [promoted]);
+    expect(bounds!.lo).toBeGreaterThan(0);
+    expect(bounds!.hi).toBeLessThanOrEqual(1);
+  });
+
+  it('a worse model is kept as a candidate; the model in production keeps ranking', async () => {
+    const r = await run('ranker_untrained');
+    expect(r.finished.state).toBe('success');
+    const train = r.output<TrainResult>('train');
+    expect(train.trained.promoted).toBe(false);
+    expect(train.trained.reason).toMatch(/does not beat/);
+    expect(train.metrics.production!['ndcg@10']).toBeGreaterThan(train.metrics.ranker!['ndcg@10']!);
+    expect(train.serving?.version).toBe(promoted);
+    const all = await versions();
+    expect(all.find((v) => v.version === train.trained.version)).toMatchObject({ stage: 'candidate', status: 'succeeded' });
+    expect(all.filter((v) => v.stage === 'production').map((v) => v.version)).toEqual([promoted]);
+    const published = await publishedVersions(r.runId);
+    for (const member of await activeMembers()) expect(published.get(member), member).toBe(promoted);
+  });
+
+  it('training fails with a model in production: the shards rank with it (the last good model)', async () => {
+    // An hour later: the DAG's first run holds the logical date.
+    const r = await run('ranker_train_fails', new Date(UNTIL.getTime() + 3_600_000));
+    expect(r.finished.state).toBe('success');
+    expect(r.states).toMatchObject({ train: 'failed', rank_shard_0: 'success', rank_shard_1: 'success', rank: 'success' });
+    expect(await r.log('rank_shard_1')).toMatch(new RegExp(`training failed: ranking with the production model ${promoted}`));
+    expect(r.output<ModelRanking>('rank').modelVersion).toBe(promoted);
+    const published = await publishedVersions(r.runId);
+    for (const member of await activeMembers()) expect(published.get(member), member).toBe(promoted);
+  });
+});
