@@ -102,8 +102,9 @@ function rank(model: TrainedRanker, catalogue: Catalogue, history: History, top:
   const started = performance.now();
   for (let s = 0; s < members.length; s += RANK_BATCH) batch(s);
   const elapsed = seconds(started);
+  // The scoring matmul's inner dimension: class vectors plus the member × class cross columns.
+  const dim = scorer.width;
   scorer.dispose();
-  const dim = model.network.shape.dim;
   return { members: members.length, dim, seconds: elapsed, membersPerSec: members.length / elapsed, gflops: (2 * members.length * catalogue.size * dim) / elapsed / 1e9 };
 }
 
@@ -183,7 +184,7 @@ const report = {
   rankSeconds: ranked.seconds,
   rankMembersPerSec: ranked.membersPerSec,
   rankGflops: ranked.gflops,
-  rankGflopsNote: 'FLOPs = 2 · members · classes · dim (the scoring matmul only); the time also includes the member tower, masking, bias and top-k',
+  rankGflopsNote: 'FLOPs = 2 · members · classes · width (the scoring matmul: class vectors plus cross columns); the time also includes the member tower, masking, softmax and top-k',
   matmulGflops: square.median,
   matmulBestGflops: square.best,
   scoringMatmulGflops: scoring.median,
@@ -210,7 +211,7 @@ function table(r: typeof report): string {
     `Ranker on ${r.backendDetail}, ${r.cpus} CPUs: ${r.members} members × ${r.classes} classes × ${r.days} days (seed ${r.seed}), ${r.rows} workouts (generated in ${f(r.generateSeconds, 1)} s)`,
     `train:  ${f(r.trainExamplesPerSec, 0)} examples/s, ${r.epochs} epoch${r.epochs === 1 ? '' : 's'} (best ${r.bestEpoch}) in ${f(r.trainSeconds, 1)} s, ${r.trainExamples} examples; validation NLL ${f(r.validationNll, 4)} → ${f(r.calibratedNll, 4)} at T ${f(r.temperature, 3)}`,
     `rank:   ${r.rankMembers} members, top ${r.top}, batches of ${r.rankBatch}, in ${f(r.rankSeconds, 2)} s: ${f(r.rankMembersPerSec, 0)} members/s, ${f(r.rankGflops)} GFLOP/s`,
-    `        (FLOPs of the scoring matmul 2·members·classes·dim, dim ${r.dim}; the time includes the member tower, masking and top-k)`,
+    `        (FLOPs of the scoring matmul 2·members·classes·width, width ${r.dim} = class vector + crosses; the time includes the member tower, masking, softmax and top-k)`,
     `matmul: ${SQUARE}³ ${f(r.matmulGflops)} GFLOP/s (median of ${MATMUL_RUNS}, best ${f(r.matmulBestGflops)}); scoring shape ${r.rankBatch}×${r.dim}·${r.dim}×${r.classes} ${f(r.scoringMatmulGflops)} GFLOP/s (best ${f(r.scoringMatmulBestGflops)})`,
     `        rank / matmul ${f(r.rankToMatmul, 3)}, rank / scoring matmul ${f(r.rankToScoringMatmul, 3)}`,
     `holdout: last ${HOLDOUT_DAYS} days, ${r.evaluatedMembers} members (${f(r.evaluateSeconds, 1)} s)`,

@@ -143,6 +143,11 @@ export class RankerScorer {
     return { classIdx, probability, k: depth };
   }
 
+  /** Inner dimension of the scoring matmul: the class vector's width plus the cross columns. */
+  get width(): number {
+    return this.model.network.shape.dim + this.cross.width;
+  }
+
   dispose(): void {
     this.classMatrix.dispose();
     this.classBias.dispose();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DagTestResult } from '../../core/dag-test.ts';
 import type { MemberPicksView } from '../../operators/daily-picks/picks-reader.ts';
+import type { TrainResult } from '../../operators/daily-picks/ranker/train-step.ts';
 import { seedSource, todayUtc } from '../../operators/source/seed.ts';
 import { Children, parseJson, ROOT, runCli } from './proc-support.ts';
 import { PicksWorld, startPicksApi } from '../support/picks.ts';
@@ -27,12 +28,19 @@ describe('dags/daily_picks.ts end to end', { timeout: 240_000 }, () => {
     const result = await runCli(children, ['dags', 'test', 'daily_picks', '--json'], world.childEnv({ DAGS_FOLDER: path.join(ROOT, 'dags') }), 200_000);
     const run = parseJson<DagTestResult>(result);
     expect(run.state, result.stderr).toBe('success');
-    expect(run.tasks.map((t) => [t.taskId, t.state])).toEqual([
-      ['extract', 'success'],
-      ['heuristics', 'success'],
-      ['filter_rows', 'success'],
-      ['publish', 'success'],
-    ]);
+    expect(Object.fromEntries(run.tasks.map((t) => [t.taskId, t.state]))).toEqual({
+      extract: 'success',
+      heuristics: 'success',
+      train: 'success',
+      rank_shard_0: 'success',
+      rank_shard_1: 'success',
+      rank: 'success',
+      select_ranking: 'success',
+      filter_rows: 'success',
+      publish: 'success',
+    });
+    const train = run.tasks.find((t) => t.taskId === 'train')!.output as TrainResult;
+    expect(Object.keys(train.metrics)).toEqual(expect.arrayContaining(['ranker', 'heuristics', 'popularity', 'baseline']));
     const publish = run.tasks.find((t) => t.taskId === 'publish')!.output as { published: boolean; members: number; picks: number };
     expect(publish.published).toBe(true);
 
@@ -49,20 +57,26 @@ describe('dags/daily_picks.ts end to end', { timeout: 240_000 }, () => {
     );
     expect(table!.members).toBeGreaterThan(100);
     expect(table!.members).toBe(known!.n);
-    // Without a ranker: heuristics for members with history, popularity for the rest.
+    // The first model trained here is promoted only if it beat the heuristics on the holdout; then it
+    // ranks the active members. Heuristics rank the rest with history, popularity the others.
     const versions = await world.query<{ model_version: string }>('select distinct model_version from picks order by 1');
-    expect(versions.map((v) => v.model_version)).toEqual(['heuristics', 'popularity']);
+    const published = versions.map((v) => v.model_version);
+    const ranker = train.trained.promoted ? train.trained.version : 'heuristics';
+    expect(published).toEqual(expect.arrayContaining([ranker, 'popularity']));
+    for (const version of published) expect([train.trained.version, 'heuristics', 'popularity']).toContain(version);
+    if (!train.trained.promoted) expect(published).not.toContain(train.trained.version);
+    expect(train.trained.promoted).toBe(train.metrics.ranker!['ndcg@10']! > train.metrics.heuristics!['ndcg@10']!);
     const [bad] = await world.query<{ n: number }>(`select count(*)::int as n from picks where reason = '' or score = 'NaN'::real or position < 1`);
     expect(bad!.n).toBe(0);
 
     // The API serves a seeded member with history from the cache.
-    const [member] = await world.query<{ member_id: string }>(`select member_id from picks where model_version = 'heuristics' order by member_id limit 1`);
+    const [member] = await world.query<{ member_id: string }>(`select member_id from picks where model_version = $1 order by member_id limit 1`, [ranker]);
     const api = await startPicksApi(world);
     try {
       const res = await fetch(`${api.url}/members/${encodeURIComponent(member!.member_id)}/picks`);
       expect(res.status).toBe(200);
       const view = (await res.json()) as MemberPicksView;
-      expect(view).toMatchObject({ memberId: member!.member_id, source: 'cache', modelVersion: 'heuristics' });
+      expect(view).toMatchObject({ memberId: member!.member_id, source: 'cache', modelVersion: ranker });
       expect(view.rows.map((r) => r.row)).toContain('ranked');
       expect(view.rows.find((r) => r.row === 'ranked')!.picks).toHaveLength(100);
       for (const row of view.rows) {
