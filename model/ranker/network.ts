@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node bundle registers no gradients; the umbrella package's bundle does (once, on the same core).
 import '@tensorflow/tfjs';
 import { CROSS_TABLES } from './cross-features.ts';
+import type { MemberContextBatch } from './member-context.ts';
+import { poolHistory } from './pool-history.ts';
 import { AGE_BUCKETS, TABLES, tableSizes, type RankerVocabulary, type TableName } from './features.ts';
 
 /** Sizes of the ranker's layers. */
@@ -104,14 +106,14 @@ export class RankerNetwork {
   }
 
   /**
-   * Member vectors [B, dim]. `historyTable` [C, dim] from `historyVectors`; `historyIdx` [B·L]
-   * class indices; `poolWeights` [B, POOLS, L]; `scalars` [B, MEMBER_SCALARS].
+   * Member vectors [B, dim] from a batch of member contexts (`n` rows): their histories pooled
+   * over `historyTable` [C, dim] (from `historyVectors`), plus scalars, through the MLP.
    */
-  memberVectors(historyTable: tf.Tensor2D, historyIdx: tf.Tensor1D, poolWeights: tf.Tensor3D, scalars: tf.Tensor2D): tf.Tensor2D {
-    const [b, , l] = poolWeights.shape;
+  memberVectors(historyTable: tf.Tensor2D, context: MemberContextBatch, n: number): tf.Tensor2D {
     const dim = this.shape.dim;
-    const items = tf.reshape(tf.gather(historyTable, historyIdx), [b, l, dim]) as tf.Tensor3D;
-    const pooled = tf.reshape(batchMatMul(poolWeights, items), [b, POOLS * dim]);
+    const L = context.historyLength;
+    const pooled = poolHistory(historyTable, context.historyIdx.subarray(0, n * L), context.poolWeights.subarray(0, n * POOLS * L), n, POOLS);
+    const scalars = tf.tensor2d(context.scalars.subarray(0, n * MEMBER_SCALARS), [n, MEMBER_SCALARS]);
     const hiddenLayer = tf.relu(tf.add(matMul(tf.concat([pooled, scalars], 1) as tf.Tensor2D, this.w1 as tf.Tensor2D), this.b1));
     return tf.add(matMul(hiddenLayer as tf.Tensor2D, this.w2 as tf.Tensor2D), this.b2) as tf.Tensor2D;
   }
@@ -147,16 +149,3 @@ export const matMul = tf.customGrad((...args) => {
     },
   };
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
-
-/** Batched `a · b` ([B, n, k] · [B, k, m]) with the same explicitly transposed gradient. */
-export const batchMatMul = tf.customGrad((...args) => {
-  const [a, b, save] = args as unknown as [tf.Tensor3D, tf.Tensor3D, (tensors: tf.Tensor[]) => void];
-  save([a, b]);
-  return {
-    value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved as [tf.Tensor3D, tf.Tensor3D];
-      return [tf.matMul(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1])), tf.matMul(tf.transpose(sa, [0, 2, 1]), dy as tf.Tensor3D)];
-    },
-  };
-}) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;

@@ -106,12 +106,7 @@ export class RankerScorer {
     }
     const C = this.size;
     const [logits, maxLogit, maxProbability] = tf.tidy(() => {
-      const member = this.model.network.memberVectors(
-        this.historyTable,
-        tf.tensor1d(this.context.historyIdx.subarray(0, n * L), 'int32'),
-        tf.tensor3d(this.context.poolWeights.subarray(0, n * POOLS * L), [n, POOLS, L]),
-        tf.tensor2d(this.context.scalars.subarray(0, n * MEMBER_SCALARS), [n, MEMBER_SCALARS]),
-      );
+      const member = this.model.network.memberVectors(this.historyTable, this.context, n);
       const wide = tf.concat([member, tf.tensor2d(this.crossRows.subarray(0, n * this.cross.width), [n, this.cross.width])], 1);
       let scores = tf.add(tf.matMul(wide, this.classMatrix), this.classBias) as tf.Tensor2D;
       if (taken.length > 0) {

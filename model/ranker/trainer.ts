@@ -271,16 +271,13 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
       }
 
       const lossValue = tf.tidy(() => {
-        const historyIdx = tf.tensor1d(context.historyIdx.subarray(0, n * L), 'int32');
-        const poolWeights = tf.tensor3d(context.poolWeights.subarray(0, n * 3 * L), [n, 3, L]);
-        const scalars = tf.tensor2d(context.scalars.subarray(0, n * 3), [n, 3]);
         const candidateIdx = tf.tensor1d(candidates.subarray(0, n + R), 'int32');
         const ageIdx = tf.tensor1d(ages.subarray(0, n + R), 'int32');
         const correction = tf.tensor1d(logExpected.subarray(0, n + R));
         const hitMask = tf.tensor2d(hits.subarray(0, n * R), [n, R]);
         const crossInputs = tf.tensor2d(crosses.subarray(0, n * (R + 1) * F), [n * (R + 1), F]);
         const loss = optimizer.minimize(() => {
-          const member = network.memberVectors(network.historyVectors(rows), historyIdx, poolWeights, scalars);
+          const member = network.memberVectors(network.historyVectors(rows), context, n);
           const vectors = tf.gather(network.classVectors(rows), candidateIdx);
           const biases = tf.sub(tf.add(tf.gather(network.classBiases(rows), candidateIdx), tf.gather(network.ageBias, ageIdx)), correction);
           const [posVectors, negVectors] = tf.split(vectors, [n, R], 0) as [tf.Tensor2D, tf.Tensor2D];
@@ -400,7 +397,7 @@ function validationLogits(network: RankerNetwork, rows: FeatureRows, features: C
     for (let c = 0; c < features.size; c++) if (features.airedAt[c]! > t) maskIdx.push(b, c);
   }
   return tf.tidy(() => {
-    const member = network.memberVectors(network.historyVectors(rows), tf.tensor1d(context.historyIdx, 'int32'), tf.tensor3d(context.poolWeights, [n, 3, L]), tf.tensor2d(context.scalars, [n, 3]));
+    const member = network.memberVectors(network.historyVectors(rows), context, n);
     const vectors = tf.transpose(network.classVectors(rows));
     const ageBias = tf.gather(network.ageBias, tf.tensor1d(ages, 'int32'));
     const crossRows = tf.mul(tf.tensor2d(memberRows, [n, cross.width]), network.crossColumnWeights(sizes));
