@@ -87,6 +87,32 @@ export class TopScores {
   }
 }
 
+/** Where `partition` left its right cursor (its left one is returned). */
+let rightCursor = 0;
+
+/**
+ * Hoare partition of `a[lo … hi]` around its middle value, larger values first: afterwards
+ * `a[lo … rightCursor]` ≥ pivot ≥ `a[returned … hi]`.
+ */
+function partition(a: Float64Array | Float32Array, lo: number, hi: number): number {
+  const pivot = a[(lo + hi) >>> 1]!;
+  let i = lo;
+  let j = hi;
+  while (i <= j) {
+    while (a[i]! > pivot) i++;
+    while (a[j]! < pivot) j--;
+    if (i <= j) {
+      const t = a[i]!;
+      a[i] = a[j]!;
+      a[j] = t;
+      i++;
+      j--;
+    }
+  }
+  rightCursor = j;
+  return i;
+}
+
 /**
  * Reorders `a[lo … hi]` so its `count` largest values come first (in no order): quickselect.
  * The typed arrays' own sort costs ~100 ns per element on short arrays here; these loops are JITted numeric compares.
@@ -94,20 +120,8 @@ export class TopScores {
 function selectLargest(a: Float64Array | Float32Array, lo: number, hi: number, count: number): void {
   const target = lo + count - 1;
   while (hi > lo) {
-    const pivot = a[(lo + hi) >>> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! > pivot) i++;
-      while (a[j]! < pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
+    const i = partition(a, lo, hi);
+    const j = rightCursor;
     if (target <= j) hi = j;
     else if (target >= i) lo = i;
     else return;
@@ -117,20 +131,8 @@ function selectLargest(a: Float64Array | Float32Array, lo: number, hi: number, c
 /** Sorts `a[lo … hi]` descending (quicksort, insertion sort for short runs). */
 function sortDescending(a: Float64Array, lo: number, hi: number): void {
   while (hi - lo > 16) {
-    const pivot = a[(lo + hi) >>> 1]!;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i]! > pivot) i++;
-      while (a[j]! < pivot) j--;
-      if (i <= j) {
-        const t = a[i]!;
-        a[i] = a[j]!;
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
+    const i = partition(a, lo, hi);
+    const j = rightCursor;
     // Recurse into the shorter side, loop on the longer: bounded stack.
     if (j - lo < hi - i) {
       sortDescending(a, lo, j);

@@ -7,6 +7,7 @@ import { upsertDags } from '../../core/scheduler/dag-sync.ts';
 import { advanceRuns, clearTaskInstances, finishTries, inLockedTransaction, lockDags, startTries, type TryOutcome } from '../../core/scheduler/transitions.ts';
 import { dag, task, type AnyTaskHandle, type Dag, type TriggerRule } from '../../core/sdk/index.ts';
 import { createTestDatabase } from '../support/database.ts';
+import { rng } from '../support/rng.ts';
 
 /**
  * The worker's event-driven advance (advanceRuns with the finished tries, including the path
@@ -35,17 +36,6 @@ function build(dagId: string, shape: Shape): Dag {
   });
 }
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const RULES: TriggerRule[] = ['all_success', 'all_success', 'all_success', 'all_done', 'all_failed', 'one_success', 'one_failed', 'none_failed', 'none_failed_min_one_success', 'none_skipped', 'always'];
 

@@ -7,12 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateHoldout, historyBefore, holdoutSplit, popularityCandidate, type HoldoutCandidate, type RankedBatch } from '../../model/evaluation/holdout.ts';
 import { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import { History } from '../../operators/daily-picks/history.ts';
+import { historyOf } from '../support/history.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-05-04T00:00:00Z');
 const day = (d: number) => T0 + d * DAY;
 const TEST_FROM = day(10);
+const historyOfDays = (members: [number, number][][]) => historyOf(members, day);
 const TEST_TO = day(20);
 
 /** Classes c0…c6 aired on the given days (NaN: unknown air date). */
@@ -31,18 +32,6 @@ function catalogueOf(airedDays: number[]): Catalogue {
   });
 }
 
-/** A history from per-member lists of [class, day] in time order. */
-function historyOf(members: [number, number][][]): History {
-  const offsets = new Int32Array(members.length + 1);
-  members.forEach((w, m) => (offsets[m + 1] = offsets[m]! + w.length));
-  const all = members.flat();
-  return History.fromArrays(
-    members.map((_, m) => `m${m}`),
-    offsets,
-    Int32Array.from(all, ([c]) => c),
-    Float64Array.from(all, ([, d]) => day(d)),
-  );
-}
 
 /**
  * c0…c3 aired long before the test period; c4 airs exactly at testFrom, c5 a day into it (neither
@@ -60,7 +49,7 @@ const catalogue = catalogueOf([-30, -30, -20, -10, 10, 11, Number.NaN]);
  * m5: before 0, 1 | nothing after → skipped
  * m6: no workouts at all → skipped
  */
-const history = historyOf([
+const history = historyOfDays([
   [
     [0, 1],
     [1, 2],
@@ -142,7 +131,7 @@ describe('holdoutSplit', () => {
 
   it('maxMembers keeps an evenly spaced sample, relevant and next aligned with it', () => {
     // Ten members: each takes c0 before testFrom and c(m % 6) in the test period.
-    const many = historyOf(
+    const many = historyOfDays(
       Array.from({ length: 10 }, (_, m): [number, number][] => [
         [0, 1],
         [m % 6, 12],

@@ -6,25 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { ItemKnn, recencyWeights } from '../../model/baselines/item-knn.ts';
 import { RankingEvaluator } from '../../model/evaluation/metrics.ts';
-import { History } from '../../operators/daily-picks/history.ts';
 import { TopN } from '../../operators/daily-picks/top-n.ts';
 import { OffsetTable, Rng, buildCatalogue, buildMember, emptyWorkouts, simulateMember, windowStartMs, type SeedModelOptions } from '../../operators/source/seed-model.ts';
+import { historyOf } from '../support/history.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 
-/** A history from per-member lists of [class, ms] in time order. */
-function historyOf(members: [number, number][][]): History {
-  const offsets = new Int32Array(members.length + 1);
-  members.forEach((w, m) => (offsets[m + 1] = offsets[m]! + w.length));
-  const all = members.flat();
-  return History.fromArrays(
-    members.map((_, m) => `m${m}`),
-    offsets,
-    Int32Array.from(all, ([c]) => c),
-    Float64Array.from(all, ([, t]) => t),
-  );
-}
 
 /**
  * Four members, four classes (m3 takes class 0 twice: it still counts once).

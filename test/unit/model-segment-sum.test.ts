@@ -5,18 +5,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINEAR_SEGMENT_SUM_BACKENDS, registerLinearSegmentSum } from '../../model/kernels/unsorted-segment-sum.ts';
+import { rng } from '../support/rng.ts';
 
-/** mulberry32: a seeded generator, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Multiples of 1/4 in [-8, 8]: float32 sums of a few of them are exact in any order, so results compare with toEqual. */
 const values = (next: () => number, n: number) => Array.from({ length: n }, () => Math.round((next() * 16 - 8) * 4) / 4);
