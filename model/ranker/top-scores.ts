@@ -20,7 +20,8 @@ export const MASKED = -1e8;
  */
 export class TopScores {
   private keys: Float64Array;
-  private readonly sample = new Float32Array(SAMPLE);
+  // Float64Array like the keys: the selection helpers then see one array type (monomorphic in V8).
+  private readonly sample = new Float64Array(SAMPLE);
 
   constructor(readonly depth: number) {
     this.keys = new Float64Array(Math.max(64, 4 * depth));
@@ -94,7 +95,7 @@ let rightCursor = 0;
  * Hoare partition of `a[lo … hi]` around its middle value, larger values first: afterwards
  * `a[lo … rightCursor]` ≥ pivot ≥ `a[returned … hi]`.
  */
-function partition(a: Float64Array | Float32Array, lo: number, hi: number): number {
+function partition(a: Float64Array, lo: number, hi: number): number {
   const pivot = a[(lo + hi) >>> 1]!;
   let i = lo;
   let j = hi;
@@ -117,7 +118,7 @@ function partition(a: Float64Array | Float32Array, lo: number, hi: number): numb
  * Reorders `a[lo … hi]` so its `count` largest values come first (in no order): quickselect.
  * The typed arrays' own sort costs ~100 ns per element on short arrays here; these loops are JITted numeric compares.
  */
-function selectLargest(a: Float64Array | Float32Array, lo: number, hi: number, count: number): void {
+function selectLargest(a: Float64Array, lo: number, hi: number, count: number): void {
   const target = lo + count - 1;
   while (hi > lo) {
     const i = partition(a, lo, hi);
