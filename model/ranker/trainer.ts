@@ -22,6 +22,12 @@ export type TrainOptions = {
   maxEpochs: number;
   /** Stop after this many epochs without a better validation NLL. @defaultValue 2 */
   patience: number;
+  /**
+   * Training workouts per epoch at most: the most recent days are kept, whole, up to this many
+   * (tastes drift, and it bounds a daily run's training time whatever the history's length).
+   * @defaultValue 1000000
+   */
+  maxExamplesPerEpoch: number;
   /** Workouts per step (all from one day, so they share the classes on offer). More, smaller steps learned more per epoch than fewer large ones. @defaultValue 512 */
   batchSize: number;
   /** Classes sampled per step as negatives of the sampled softmax. @defaultValue 256 */
@@ -40,6 +46,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   minSteps: 1500,
   maxEpochs: 20,
   patience: 2,
+  maxExamplesPerEpoch: 1_000_000,
   batchSize: 512,
   negatives: 256,
   learningRate: 0.004,
@@ -207,7 +214,13 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
   try {
     const owner = memberOfWorkout(history);
 
-    const trainDays = workoutsByDay(history, Number.NEGATIVE_INFINITY, input.validationFrom);
+    const allDays = workoutsByDay(history, Number.NEGATIVE_INFINITY, input.validationFrom);
+  let kept = 0;
+  let firstDay = allDays.length;
+  while (firstDay > 0 && kept + allDays[firstDay - 1]!.length <= options.maxExamplesPerEpoch) kept += allDays[--firstDay]!.length;
+  if (firstDay === allDays.length && allDays.length > 0) firstDay -= 1; // always the last day, however large
+  const trainDays = allDays.slice(firstDay);
+  if (firstDay > 0) log(`training on the last ${trainDays.length} of ${allDays.length} days (at most ${options.maxExamplesPerEpoch} workouts per epoch)`);
     const validationAll = workoutsByDay(history, input.validationFrom, input.trainBefore).flatMap((d) => [...d]);
     shuffle(rng, validationAll);
     const validation = validationAll.slice(0, options.validationExamples).sort((a, b) => history.startedAt[a]! - history.startedAt[b]!);
