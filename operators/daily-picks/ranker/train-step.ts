@@ -5,6 +5,7 @@ import { evaluateHoldout, heuristicsCandidate, holdoutSplit, itemKnnCandidate, p
 import { gateDecision } from '../../../model/gate.ts';
 import { registerRowGather } from '../../../model/kernels/gather-rows.ts';
 import { loadRanker, saveRanker } from '../../../model/ranker/artifact.ts';
+import type { RankerModel } from '../../../model/ranker/scorer.ts';
 import { DEFAULT_TRAIN_OPTIONS, trainRanker } from '../../../model/ranker/trainer.ts';
 import { finishModel, productionModel, promoteModel, registerModel } from '../../../model/registry.ts';
 import type { ExtractResult } from '../extract.ts';
@@ -64,15 +65,18 @@ export async function trainStep(resources: PipelineResources, step: StepContext,
     const current = await productionModel(db, options.modelName);
     const candidates: HoldoutCandidate[] = [popularityCandidate(catalogue, split), heuristicsCandidate(catalogue, split), itemKnnCandidate(catalogue, split), rankerCandidate('ranker', trained, catalogue, split)];
     let productionEvaluated: string | null = null;
+    let incumbent: RankerModel | null = null;
     if (current?.artifactPath) {
       try {
-        candidates.push(rankerCandidate('production', await loadRanker(current.artifactPath), catalogue, split));
+        incumbent = await loadRanker(current.artifactPath);
+        candidates.push(rankerCandidate('production', incumbent, catalogue, split));
         productionEvaluated = current.version;
       } catch (error) {
         step.log(`production model ${current.version} cannot be loaded (${(error as Error).message}): it cannot be compared, so it stays`);
       }
     }
     const metrics = evaluateHoldout(split, catalogue.size, candidates);
+    incumbent?.network.dispose();
     for (const [name, m] of Object.entries(metrics)) step.log(`holdout ${name}: ${Object.entries(m).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
     const decision = current && !productionEvaluated ? { promote: false, reason: `production model ${current.version} could not be evaluated` } : gateDecision(metrics, productionEvaluated);
     const stats = trained.stats;
