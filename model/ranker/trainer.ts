@@ -284,15 +284,16 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
       }
 
       const lossValue = tf.tidy(() => {
-        const candidateIdx = tf.tensor1d(candidates.subarray(0, n + R), 'int32');
+        // The candidates' own feature rows: class vectors for B + R classes, not the whole catalogue.
+        const candidateRows = Object.fromEntries(TABLES.map((t) => [t, tf.tensor1d(Int32Array.from(candidates.subarray(0, n + R), (c) => features[t][c]!), 'int32')])) as FeatureRows;
         const ageIdx = tf.tensor1d(ages.subarray(0, n + R), 'int32');
         const correction = tf.tensor1d(logExpected.subarray(0, n + R));
         const hitMask = tf.tensor2d(hits.subarray(0, n * R), [n, R]);
         const crossInputs = tf.tensor2d(crosses.subarray(0, n * (R + 1) * F), [n * (R + 1), F]);
         const loss = optimizer.minimize(() => {
           const member = network.memberVectors(network.historyVectors(rows), context, n);
-          const vectors = tf.gather(network.classVectors(rows), candidateIdx);
-          const biases = tf.sub(tf.add(tf.gather(network.classBiases(rows), candidateIdx), tf.gather(network.ageBias, ageIdx)), correction);
+          const vectors = network.classVectors(candidateRows);
+          const biases = tf.sub(tf.add(network.classBiases(candidateRows), tf.gather(network.ageBias, ageIdx)), correction);
           const [posVectors, negVectors] = tf.split(vectors, [n, R], 0) as [tf.Tensor2D, tf.Tensor2D];
           const [posBias, negBias] = tf.split(biases, [n, R], 0) as [tf.Tensor1D, tf.Tensor1D];
           const positive = tf.add(tf.sum(tf.mul(member, posVectors), 1), posBias);
