@@ -19,7 +19,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { selectBackend, TF_BACKEND_NAMES, type SelectedBackend, type TfBackendName } from '../model/backend.ts';
 import { evaluateHoldout, heuristicsCandidate, holdoutSplit, itemKnnCandidate, popularityCandidate, rankerCandidate } from '../model/evaluation/holdout.ts';
-import { registerRowGather } from '../model/kernels/gather-rows.ts';
 import { RankerScorer } from '../model/ranker/scorer.ts';
 import { trainRanker, type TrainedRanker } from '../model/ranker/trainer.ts';
 import { syntheticDataset } from '../model/synthetic-data.ts';
@@ -146,7 +145,6 @@ function target(value: number, min: number) {
 const options = parseOptions(process.argv);
 const started = performance.now();
 const backend: SelectedBackend = await selectBackend({ ...(options.backend ? { prefer: options.backend } : {}), log: say });
-registerRowGather();
 const data = generate(options);
 const testFrom = UNTIL.getTime() - HOLDOUT_DAYS * DAY_MS;
 const model = await train(data.catalogue, data.history, options, testFrom);

@@ -5,6 +5,7 @@
  * to be recorded with the model, so a slow run can be traced to the backend it ran on.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerRowGather } from './kernels/gather-rows.ts';
 import { registerLinearSegmentSum } from './kernels/unsorted-segment-sum.ts';
 
 export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -151,8 +152,9 @@ async function select(preference: Preference | undefined, log: (message: string)
       continue;
     }
     // After setBackend: a nested copy of tfjs-backend-cpu loaded by tfjs-node may have put
-    // tfjs's quadratic kernel back.
+    // tfjs's quadratic kernel back. The wasm row gather needs wasm's own kernel registered first.
     registerLinearSegmentSum();
+    registerRowGather();
     log(`tfjs backend: ${attempt.detail}`);
     return { name, detail: attempt.detail };
   }
@@ -161,7 +163,7 @@ async function select(preference: Preference | undefined, log: (message: string)
 
 /**
  * Selects and initialises the TensorFlow.js backend, registers the linear
- * `UnsortedSegmentSum` kernel, and logs the choice (`tfjs backend: wasm (SIMD, 1 thread)`).
+ * `UnsortedSegmentSum` kernel and the wasm row gather, and logs the choice (`tfjs backend: wasm (SIMD, 1 thread)`).
  *
  * The result is cached per preference: calling again with the same preference returns the
  * same selection without re-initialising, unless something else switched tfjs's backend in

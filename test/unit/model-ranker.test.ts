@@ -21,7 +21,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../model/backend.ts';
 import { evaluateHoldout, historyBefore, holdoutSplit, popularityCandidate, rankerCandidate } from '../../model/evaluation/holdout.ts';
-import { registerRowGather } from '../../model/kernels/gather-rows.ts';
 import { loadRanker, saveRanker } from '../../model/ranker/artifact.ts';
 import { RankerScorer, type RankerModel } from '../../model/ranker/scorer.ts';
 import { trainRanker, type TrainedRanker, type TrainOptions } from '../../model/ranker/trainer.ts';
@@ -134,7 +133,6 @@ const allMembers = Array.from({ length: history.memberCount }, (_, m) => m);
 
 beforeAll(async () => {
   await selectBackend({ prefer: 'wasm', log: () => {} });
-  registerRowGather();
 });
 
 describe('the planted data', () => {

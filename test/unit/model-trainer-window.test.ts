@@ -4,7 +4,6 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../model/backend.ts';
-import { registerRowGather } from '../../model/kernels/gather-rows.ts';
 import { trainRanker } from '../../model/ranker/trainer.ts';
 import { syntheticDataset } from '../../model/synthetic-data.ts';
 
@@ -24,7 +23,6 @@ function workoutsPerDay(): number[] {
 describe('trainRanker: maxExamplesPerEpoch', () => {
   beforeAll(async () => {
     await selectBackend({ prefer: 'wasm', log: () => {} });
-    registerRowGather();
   });
 
   it('keeps the most recent whole days that fit the cap', async () => {

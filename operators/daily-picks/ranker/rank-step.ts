@@ -1,5 +1,4 @@
 import { selectBackend } from '../../../model/backend.ts';
-import { registerRowGather } from '../../../model/kernels/gather-rows.ts';
 import { loadRanker } from '../../../model/ranker/artifact.ts';
 import { RankerScorer } from '../../../model/ranker/scorer.ts';
 import { productionModel } from '../../../model/registry.ts';
@@ -41,7 +40,6 @@ export async function servingModel(resources: PipelineResources, train: TrainRes
 export async function rankShardStep(resources: PipelineResources, step: StepContext, inputs: { extract: ExtractResult; model: ServingModel; shard: number; shards: number }): Promise<ShardRanking> {
   const started = performance.now();
   const backend = await selectBackend({ log: step.log });
-  registerRowGather();
   const { catalogue, history, asOf } = await loadInputs(inputs.extract, step.options);
   const model = await loadRanker(inputs.model.artifactPath);
   const batchSize = step.options.memberBatchSize;

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { selectBackend } from '../../../model/backend.ts';
 import { evaluateHoldout, heuristicsCandidate, holdoutSplit, itemKnnCandidate, popularityCandidate, rankerCandidate, type HoldoutCandidate } from '../../../model/evaluation/holdout.ts';
 import { gateDecision } from '../../../model/gate.ts';
-import { registerRowGather } from '../../../model/kernels/gather-rows.ts';
 import { loadRanker, saveRanker } from '../../../model/ranker/artifact.ts';
 import type { RankerModel } from '../../../model/ranker/scorer.ts';
 import { DEFAULT_TRAIN_OPTIONS, trainRanker } from '../../../model/ranker/trainer.ts';
@@ -40,7 +39,6 @@ export async function trainStep(resources: PipelineResources, step: StepContext,
   await db.execute(sql`update model_version set status = 'failed', stage = 'failed', finished_at = now(), error = 'abandoned: its training try stopped before finishing'
                        where dag_id = ${step.dagId} and run_id = ${step.runId} and status = 'running'`);
   const backend = await selectBackend({ log: step.log });
-  registerRowGather();
   const { catalogue, history, asOf } = await loadInputs(extract, step.options);
   const testFrom = asOf - options.holdoutDays * DAY_MS;
   const validationFrom = testFrom - options.validationDays * DAY_MS;
