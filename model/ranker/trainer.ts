@@ -4,7 +4,7 @@ import type { History } from '../../operators/daily-picks/history.ts';
 import { DAY_MS } from '../../operators/daily-picks/paths.ts';
 import { Rng } from '../../operators/source/seed-model.ts';
 import { CROSS_TABLES, CrossFeatures } from './cross-features.ts';
-import { ageBucket, classFeatures, TABLES, tableSizes, vocabularyOf, type ClassFeatures, type TableName } from './features.ts';
+import { ageBucket, classFeatures, TABLES, tableSizes, vocabularyOf, type ClassFeatures } from './features.ts';
 import { MemberContextBatch } from './member-context.ts';
 import { DEFAULT_SHAPE, RankerNetwork, matMul, type FeatureRows, type RankerShape } from './network.ts';
 
@@ -119,7 +119,7 @@ class NegativeSampler {
   }
 
   /** Classes aired before `at`: a prefix of `order`. */
-  available(at: number): number {
+  private available(at: number): number {
     let lo = 0;
     let hi = this.airedSorted.length;
     while (lo < hi) {
@@ -130,9 +130,9 @@ class NegativeSampler {
     return lo;
   }
 
-  sample(rng: Rng, at: number, count: number, out: Int32Array, logExpected: Float32Array, offset: number): void {
-    const limit = Math.max(1, this.available(at));
-    const total = this.cumulative[limit - 1]!;
+  /** `count` negatives among the classes `offer` (from `offered(at)`) covers, with their log expected counts, into `out` / `logExpected` from `offset`. */
+  sample(rng: Rng, offer: { limit: number; total: number }, count: number, out: Int32Array, logExpected: Float32Array, offset: number): void {
+    const { limit, total } = offer;
     for (let j = 0; j < count; j++) {
       let pos: number;
       if (rng.next() < 0.5) pos = rng.int(limit);
@@ -156,7 +156,8 @@ class NegativeSampler {
     return 0.5 / limit + (0.5 * this.weight[c]!) / total;
   }
 
-  limitAndTotal(at: number): { limit: number; total: number } {
+  /** The classes on offer at `at` (a prefix of `order`) and their total popularity weight. */
+  offered(at: number): { limit: number; total: number } {
     const limit = Math.max(1, this.available(at));
     return { limit, total: this.cumulative[limit - 1]! };
   }
@@ -215,12 +216,12 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
     const owner = memberOfWorkout(history);
 
     const allDays = workoutsByDay(history, Number.NEGATIVE_INFINITY, input.validationFrom);
-  let kept = 0;
-  let firstDay = allDays.length;
-  while (firstDay > 0 && kept + allDays[firstDay - 1]!.length <= options.maxExamplesPerEpoch) kept += allDays[--firstDay]!.length;
-  if (firstDay === allDays.length && allDays.length > 0) firstDay -= 1; // always the last day, however large
-  const trainDays = allDays.slice(firstDay);
-  if (firstDay > 0) log(`training on the last ${trainDays.length} of ${allDays.length} days (at most ${options.maxExamplesPerEpoch} workouts per epoch)`);
+    let kept = 0;
+    let firstDay = allDays.length;
+    while (firstDay > 0 && kept + allDays[firstDay - 1]!.length <= options.maxExamplesPerEpoch) kept += allDays[--firstDay]!.length;
+    if (firstDay === allDays.length && allDays.length > 0) firstDay -= 1; // always the last day, however large
+    const trainDays = allDays.slice(firstDay);
+    if (firstDay > 0) log(`training on the last ${trainDays.length} of ${allDays.length} days (at most ${options.maxExamplesPerEpoch} workouts per epoch)`);
     const validationAll = workoutsByDay(history, input.validationFrom, input.trainBefore).flatMap((d) => [...d]);
     shuffle(rng, validationAll);
     const validation = validationAll.slice(0, options.validationExamples).sort((a, b) => history.startedAt[a]! - history.startedAt[b]!);
@@ -249,17 +250,17 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
       context.clear();
       const n = batch.length;
       const dayEnd = dayStart + DAY_MS;
-      const { limit, total } = sampler.limitAndTotal(dayEnd);
+      const offer = sampler.offered(dayEnd);
       for (let b = 0; b < n; b++) {
         const i = batch[b]!;
         const t = history.startedAt[i]!;
         context.add(history, owner[i]!, i, t);
         const c = history.classIdx[i]!;
         candidates[b] = c;
-        logExpected[b] = Math.log(R * sampler.probability(c, limit, total));
+        logExpected[b] = Math.log(R * sampler.probability(c, offer.limit, offer.total));
         ages[b] = Math.max(0, ageBucket(features.airedAt[c]!, t));
       }
-      sampler.sample(rng, dayEnd, R, candidates, logExpected, n);
+      sampler.sample(rng, offer, R, candidates, logExpected, n);
       const mid = dayStart + DAY_MS / 2;
       const positions = new Map<number, number[]>();
       for (let j = 0; j < R; j++) {
@@ -357,8 +358,7 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
       for (const [name, v] of network.namedWeights()) v.assign(best.weights.get(name)!);
     }
     best.weights?.forEach((t) => t.dispose());
-    const temperature = validation.length > 0 ? fitTemperature(network, rows, features, history, owner, validation) : 1;
-    const calibratedNll = validation.length > 0 ? validationNll(network, rows, features, history, owner, validation, temperature) : best.nll;
+    const { temperature, nll: calibratedNll } = validation.length > 0 ? fitTemperature(network, rows, features, history, owner, validation) : { temperature: 1, nll: best.nll };
     log(`best epoch ${best.epoch}: validation NLL ${best.nll.toFixed(4)}, temperature ${temperature.toFixed(3)} → ${calibratedNll.toFixed(4)}`);
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -438,8 +438,8 @@ function nllAt(logits: tf.Tensor2D, positive: tf.Tensor, temperature: number): n
   return tf.tidy(() => tf.mean(tf.sub(tf.logSumExp(tf.div(logits, temperature), 1), tf.div(positive, temperature))).dataSync()[0]!);
 }
 
-/** Temperature scaling (Guo et al. 2017): the T minimising validation NLL, by golden-section search on log T. */
-function fitTemperature(network: RankerNetwork, rows: FeatureRows, features: ClassFeatures, history: History, owner: Int32Array, validation: number[]): number {
+/** Temperature scaling (Guo et al. 2017): the T minimising validation NLL, by golden-section search on log T, and the NLL at it. */
+function fitTemperature(network: RankerNetwork, rows: FeatureRows, features: ClassFeatures, history: History, owner: Int32Array, validation: number[]): { temperature: number; nll: number } {
   const { logits, positive } = validationLogits(network, rows, features, history, owner, validation);
   let lo = Math.log(0.25);
   let hi = Math.log(4);
@@ -463,9 +463,10 @@ function fitTemperature(network: RankerNetwork, rows: FeatureRows, features: Cla
       fb = nllAt(logits, positive, Math.exp(b));
     }
   }
+  const temperature = Math.exp((lo + hi) / 2);
+  const nll = nllAt(logits, positive, temperature);
   logits.dispose();
   positive.dispose();
-  return Math.exp((lo + hi) / 2);
+  return { temperature, nll };
 }
 
-export type { TableName };
