@@ -200,10 +200,9 @@ export function rankerCandidate(name: string, model: RankerModel, catalogue: Cat
       const ranked: Int32Array[] = [];
       const probability: Float32Array[] = [];
       for (let i = 0; i < members.length; i++) {
-        let n = batch.k;
-        while (n > 0 && batch.classIdx[i * batch.k + n - 1]! < 0) n--;
-        ranked.push(batch.classIdx.slice(i * batch.k, i * batch.k + n));
-        probability.push(batch.probability.slice(i * batch.k, i * batch.k + n));
+        const from = i * batch.k;
+        ranked.push(batch.classIdx.slice(from, from + batch.counts[i]!));
+        probability.push(batch.probability.slice(from, from + batch.counts[i]!));
       }
       return { ranked, probability };
     },

@@ -20,6 +20,8 @@ export interface RankerModel {
 export interface ScoredBatch {
   /** Row-major [members × k] class indices, best first; -1 pads a short list. */
   classIdx: Int32Array;
+  /** How many of member i's k slots hold a class (fewer than k when they took nearly everything). */
+  counts: Int32Array;
   /** The probability that the member's next new class is this one (softmax over the classes on offer, taken ones excluded). */
   probability: Float32Array;
   k: number;
@@ -27,9 +29,10 @@ export interface ScoredBatch {
 
 /**
  * Scores every class of a catalogue for members as of one time, a batch at a time: member vectors
- * [B, d] times the class matrix stored transposed [d, C] (the layout the wasm matmul is fast on),
- * plus biases, with the member's taken classes and classes not aired yet masked, then a partial
- * top-k on the backend. Only [B, k] comes back; memory is one batch's [B, C] logits.
+ * [B, d] (with their cross rows) times the class matrix stored transposed [d + crosses, C] (the
+ * layout the wasm matmul is fast on), plus biases, with the member's taken classes and classes not
+ * aired yet masked, then a partial top-k over the logits read back. Only [B, k] is kept; memory is
+ * one batch's [B, C] logits.
  */
 export class RankerScorer {
   private readonly classMatrix: tf.Tensor2D;
@@ -85,24 +88,14 @@ export class RankerScorer {
     if (n > this.batchSize) throw new Error(`RankerScorer.score: ${n} members > batch size ${this.batchSize}`);
     const L = this.context.historyLength;
     this.context.clear();
+    const taken: number[] = [];
     for (let i = 0; i < n; i++) {
       const m = members[i]!;
       this.context.add(history, m, ends[i]!, this.asOf);
       const at = i * this.cross.width;
       this.cross.memberRow(this.context, i, this.crossRows, at);
       for (let k = 0; k < this.cross.width; k++) this.crossRows[at + k]! *= this.crossScale[k]!;
-    }
-    const taken: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const m = members[i]!;
-      const seen = new Set<number>();
-      for (let j = history.offsets[m]!; j < ends[i]!; j++) {
-        const c = history.classIdx[j]!;
-        if (!seen.has(c)) {
-          seen.add(c);
-          taken.push(i, c);
-        }
-      }
+      for (const c of new Set(history.classIdx.subarray(history.offsets[m]!, ends[i]!))) taken.push(i, c);
     }
     const C = this.size;
     const [logits, maxLogit, maxProbability] = tf.tidy(() => {
@@ -128,14 +121,15 @@ export class RankerScorer {
     const top = new TopScores(depth);
     const classIdx = new Int32Array(n * depth).fill(-1);
     const probability = new Float32Array(n * depth);
+    const counts = new Int32Array(n);
     const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
     for (let i = 0; i < n; i++) {
-      const count = top.select(values.subarray(i * C, (i + 1) * C), bits.subarray(i * C, (i + 1) * C), classIdx, probability, i * depth);
+      const count = (counts[i] = top.select(values.subarray(i * C, (i + 1) * C), bits.subarray(i * C, (i + 1) * C), classIdx, probability, i * depth));
       const logNormaliser = maxima[i]! - Math.log(peaks[i]!);
       // A float32 cannot hold a probability below ~1e-45: a very confident model's tail is kept at the smallest normal value, not 0.
       for (let j = 0; j < count; j++) probability[i * depth + j] = Math.max(FLOAT32_MIN_NORMAL, Math.exp(probability[i * depth + j]! - logNormaliser));
     }
-    return { classIdx, probability, k: depth };
+    return { classIdx, counts, probability, k: depth };
   }
 
   /** Inner dimension of the scoring matmul: the class vector's width plus the cross columns. */

@@ -55,8 +55,7 @@ export async function rankShardStep(resources: PipelineResources, step: StepCont
     const batch = scorer.score(history, members.subarray(0, n), ends.subarray(0, n), step.options.candidateDepth);
     for (let i = 0; i < n; i++) {
       const row = i * batch.k;
-      let length = batch.k;
-      while (length > 0 && batch.classIdx[row + length - 1]! < 0) length--;
+      const length = batch.counts[i]!;
       await writer.add(history.memberIds[members[i]!]!, batch.classIdx.subarray(row, row + length), batch.probability.subarray(row, row + length));
     }
     n = 0;
