@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node bundle registers no gradients; the umbrella package's bundle does (once, on the same core).
 import '@tensorflow/tfjs';
-import { CROSS_TABLES } from './cross-features.ts';
+import { CROSS_TABLES, type CrossFeatures } from './cross-features.ts';
 import type { MemberContextBatch } from './member-context.ts';
 import { poolHistory } from './pool-history.ts';
-import { AGE_BUCKETS, TABLES, tableSizes, type RankerVocabulary, type TableName } from './features.ts';
+import { AGE_BUCKETS, ageBucket, TABLES, tableSizes, type ClassFeatures, type RankerVocabulary, type TableName } from './features.ts';
 
 /** Sizes of the ranker's layers. */
 export type RankerShape = {
@@ -28,6 +28,15 @@ const BIAS_TABLES: readonly TableName[] = ['id', 'instructor', 'disciplineDurati
 
 /** Feature rows of a set of classes, one int32 tensor per table. */
 export type FeatureRows = Record<TableName, tf.Tensor1D>;
+
+/** Feature rows of every class of `features` as int32 tensors. */
+export function featureRows(features: ClassFeatures): FeatureRows {
+  return Object.fromEntries(TABLES.map((t) => [t, tf.tensor1d(features[t], 'int32')])) as FeatureRows;
+}
+
+export function disposeRows(rows: FeatureRows): void {
+  for (const t of TABLES) rows[t].dispose();
+}
 
 /**
  * A two-tower ranker. Class tower: the sum of embeddings of the class's id, discipline,
@@ -110,7 +119,6 @@ export class RankerNetwork {
    * over `historyTable` [C, dim] (from `historyVectors`), plus scalars, through the MLP.
    */
   memberVectors(historyTable: tf.Tensor2D, context: MemberContextBatch, n: number): tf.Tensor2D {
-    const dim = this.shape.dim;
     const L = context.historyLength;
     const pooled = poolHistory(historyTable, context.historyIdx.subarray(0, n * L), context.poolWeights.subarray(0, n * POOLS * L), n, POOLS);
     const scalars = tf.tensor2d(context.scalars.subarray(0, n * MEMBER_SCALARS), [n, MEMBER_SCALARS]);
@@ -118,10 +126,33 @@ export class RankerNetwork {
     return tf.add(matMul(hiddenLayer as tf.Tensor2D, this.w2 as tf.Tensor2D), this.b2) as tf.Tensor2D;
   }
 
-  /** α per column of a cross row ([width]): each table's weight repeated over its values. */
-  crossColumnWeights(sizes: Record<TableName, number>): tf.Tensor1D {
+  /** α per column of a cross row ([width]), each table's weight repeated over its values: member cross rows are scaled by it. */
+  crossScale(sizes: Record<TableName, number>): Float32Array {
     const table = CROSS_TABLES.flatMap((t, f) => Array<number>(sizes[t]).fill(f));
-    return tf.gather(this.crossWeights, tf.tensor1d(table, 'int32')) as tf.Tensor1D;
+    return tf.tidy(() => tf.gather(this.crossWeights, tf.tensor1d(table, 'int32')).dataSync() as Float32Array);
+  }
+
+  /**
+   * The class side of the logits as of `at`, divided by `temperature`: one matrix [dim + cross
+   * width, C] (class vectors transposed — the layout the wasm matmul is fast on — over the cross
+   * columns) and the biases [C] (with the age bias at `at`), so a member's logits are
+   * `[memberVector, scaled cross row] · matrix + bias`. Also the classes not aired by `at`.
+   */
+  classSide(rows: FeatureRows, cross: CrossFeatures, airedAt: Float64Array, at: number, temperature: number): { matrix: tf.Tensor2D; bias: tf.Tensor1D; unaired: number[] } {
+    const size = airedAt.length;
+    const ages = new Int32Array(size);
+    const unaired: number[] = [];
+    for (let c = 0; c < size; c++) {
+      const a = ageBucket(airedAt[c]!, at);
+      if (a < 0) unaired.push(c);
+      ages[c] = Math.max(0, a);
+    }
+    const columns = cross.classColumns();
+    const [matrix, bias] = tf.tidy(() => [
+      tf.div(tf.concat([tf.transpose(this.classVectors(rows)), tf.tensor2d(columns, [cross.width, size])], 0), temperature) as tf.Tensor2D,
+      tf.div(tf.add(this.classBiases(rows), tf.gather(this.ageBias, tf.tensor1d(ages, 'int32'))), temperature) as tf.Tensor1D,
+    ]);
+    return { matrix, bias, unaired };
   }
 
   /** Every weight by name, for saving. */

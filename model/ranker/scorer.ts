@@ -2,11 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Catalogue } from '../../operators/daily-picks/catalogue.ts';
 import type { History } from '../../operators/daily-picks/history.ts';
 import { CrossFeatures } from './cross-features.ts';
-import { ageBucket, classFeatures, tableSizes } from './features.ts';
+import { classFeatures, tableSizes } from './features.ts';
 import { MemberContextBatch } from './member-context.ts';
-import { MEMBER_SCALARS, POOLS, type RankerNetwork } from './network.ts';
+import { disposeRows, featureRows, type RankerNetwork } from './network.ts';
 import { TopScores } from './top-scores.ts';
-import { disposeRows, featureRows } from './trainer.ts';
 
 const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
 
@@ -52,29 +51,18 @@ export class RankerScorer {
   ) {
     const features = classFeatures(catalogue, model.network.vocabulary);
     this.size = catalogue.size;
-    const ages = new Int32Array(catalogue.size);
-    const unaired: number[] = [];
-    for (let c = 0; c < catalogue.size; c++) {
-      const a = ageBucket(features.airedAt[c]!, asOf);
-      if (a < 0) unaired.push(c);
-      ages[c] = Math.max(0, a);
-    }
     const rows = featureRows(features);
     const network = model.network;
-    const t = model.temperature;
     const sizes = tableSizes(network.vocabulary);
     this.cross = new CrossFeatures(features, sizes);
     // α folded into the member rows: the class side of the crosses is plain one-hot columns.
-    this.crossScale = tf.tidy(() => network.crossColumnWeights(sizes).dataSync() as Float32Array);
+    this.crossScale = network.crossScale(sizes);
     this.crossRows = new Float32Array(batchSize * this.cross.width);
-    const crossColumns = this.cross.classColumns();
-    [this.classMatrix, this.classBias, this.historyTable] = tf.tidy(() => {
-      // One matrix [dim + cross width, C]: tower vectors over the cross columns, so a batch is one matmul.
-      const matrix = tf.div(tf.concat([tf.transpose(network.classVectors(rows)), tf.tensor2d(crossColumns, [this.cross.width, catalogue.size])], 0), t) as tf.Tensor2D;
-      let bias = tf.div(tf.add(network.classBiases(rows), tf.gather(network.ageBias, tf.tensor1d(ages, 'int32'))), t) as tf.Tensor1D;
-      if (unaired.length > 0) bias = tf.add(bias, tf.scatterND(tf.tensor2d(unaired, [unaired.length, 1], 'int32'), tf.fill([unaired.length], -1e9), [catalogue.size])) as tf.Tensor1D;
-      return [matrix, bias, network.historyVectors(rows)] as const;
-    });
+    const { matrix, bias, unaired } = network.classSide(rows, this.cross, features.airedAt, asOf, model.temperature);
+    this.classMatrix = matrix;
+    this.classBias = unaired.length === 0 ? bias : tf.tidy(() => tf.add(bias, tf.scatterND(tf.tensor2d(unaired, [unaired.length, 1], 'int32'), tf.fill([unaired.length], -1e9), [catalogue.size])) as tf.Tensor1D);
+    if (this.classBias !== bias) bias.dispose();
+    this.historyTable = tf.tidy(() => network.historyVectors(rows));
     disposeRows(rows);
     this.context = new MemberContextBatch(batchSize, network.shape.historyLength);
   }
@@ -86,7 +74,6 @@ export class RankerScorer {
   score(history: History, members: ArrayLike<number>, ends: ArrayLike<number>, k: number): ScoredBatch {
     const n = members.length;
     if (n > this.batchSize) throw new Error(`RankerScorer.score: ${n} members > batch size ${this.batchSize}`);
-    const L = this.context.historyLength;
     this.context.clear();
     const taken: number[] = [];
     for (let i = 0; i < n; i++) {

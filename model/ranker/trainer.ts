@@ -6,7 +6,7 @@ import { Rng } from '../../operators/source/seed-model.ts';
 import { CROSS_TABLES, CrossFeatures } from './cross-features.ts';
 import { ageBucket, classFeatures, TABLES, tableSizes, vocabularyOf, type ClassFeatures } from './features.ts';
 import { MemberContextBatch } from './member-context.ts';
-import { DEFAULT_SHAPE, RankerNetwork, matMul, type FeatureRows, type RankerShape } from './network.ts';
+import { DEFAULT_SHAPE, RankerNetwork, disposeRows, featureRows, matMul, type FeatureRows, type RankerShape } from './network.ts';
 
 /** How the ranker is trained. */
 export type TrainOptions = {
@@ -86,15 +86,6 @@ export interface TrainedRanker {
   /** Logits are divided by it before the softmax (fitted on validation: calibration). */
   temperature: number;
   stats: TrainStats;
-}
-
-/** Feature rows of the whole catalogue as int32 tensors. */
-export function featureRows(features: ClassFeatures): FeatureRows {
-  return Object.fromEntries(TABLES.map((t) => [t, tf.tensor1d(features[t], 'int32')])) as FeatureRows;
-}
-
-export function disposeRows(rows: FeatureRows): void {
-  for (const t of TABLES) rows[t].dispose();
 }
 
 /**
@@ -394,29 +385,28 @@ function validationLogits(network: RankerNetwork, rows: FeatureRows, features: C
   const context = new MemberContextBatch(n, L);
   const maskIdx: number[] = [];
   const positives = new Int32Array(n);
-  // Ages at the validation period's middle; classes that had not aired by a workout are masked for it.
-  const middle = (history.startedAt[validation[0]!]! + history.startedAt[validation[n - 1]!]!) / 2;
-  const ages = Int32Array.from(features.airedAt, (aired) => Math.max(0, ageBucket(aired, middle)));
   const sizes = tableSizes(network.vocabulary);
   const cross = new CrossFeatures(features, sizes);
-  const memberRows = new Float32Array(n * cross.width);
+  const scale = network.crossScale(sizes);
+  const crossRows = new Float32Array(n * cross.width);
   for (let b = 0; b < n; b++) {
     const i = validation[b]!;
     const m = owner[i]!;
     const t = history.startedAt[i]!;
     context.add(history, m, i, t);
-    cross.memberRow(context, b, memberRows, b * cross.width);
+    cross.memberRow(context, b, crossRows, b * cross.width);
     positives[b] = history.classIdx[i]!;
     for (let j = history.offsets[m]!; j < i; j++) if (history.classIdx[j] !== positives[b]) maskIdx.push(b, history.classIdx[j]!);
     for (let c = 0; c < features.size; c++) if (features.airedAt[c]! > t) maskIdx.push(b, c);
   }
-  return tf.tidy(() => {
+  for (let k = 0; k < crossRows.length; k++) crossRows[k]! *= scale[k % cross.width]!;
+  // Ages at the validation period's middle; classes that had not aired by a workout are masked for it (not by the middle).
+  const middle = (history.startedAt[validation[0]!]! + history.startedAt[validation[n - 1]!]!) / 2;
+  const side = network.classSide(rows, cross, features.airedAt, middle, 1);
+  const result = tf.tidy(() => {
     const member = network.memberVectors(network.historyVectors(rows), context, n);
-    const vectors = tf.transpose(network.classVectors(rows));
-    const ageBias = tf.gather(network.ageBias, tf.tensor1d(ages, 'int32'));
-    const crossRows = tf.mul(tf.tensor2d(memberRows, [n, cross.width]), network.crossColumnWeights(sizes));
-    const crossLogits = tf.matMul(crossRows, tf.tensor2d(cross.classColumns(), [cross.width, features.size]));
-    let logits = tf.add(tf.add(tf.matMul(member, vectors), crossLogits), tf.add(network.classBiases(rows), ageBias)) as tf.Tensor2D;
+    const wide = tf.concat([member, tf.tensor2d(crossRows, [n, cross.width])], 1);
+    let logits = tf.add(tf.matMul(wide, side.matrix), side.bias) as tf.Tensor2D;
     if (maskIdx.length > 0) {
       const count = maskIdx.length / 2;
       logits = tf.add(logits, tf.scatterND(tf.tensor2d(maskIdx, [count, 2], 'int32'), tf.fill([count], -1e9), [n, features.size])) as tf.Tensor2D;
@@ -424,6 +414,9 @@ function validationLogits(network: RankerNetwork, rows: FeatureRows, features: C
     const positive = tf.squeeze(tf.gatherND(logits, tf.tensor2d(Array.from(positives, (c, b) => [b, c]), [n, 2], 'int32')));
     return { logits, positive };
   });
+  side.matrix.dispose();
+  side.bias.dispose();
+  return result;
 }
 
 function validationNll(network: RankerNetwork, rows: FeatureRows, features: ClassFeatures, history: History, owner: Int32Array, validation: number[], temperature: number): number {
