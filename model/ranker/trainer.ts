@@ -54,6 +54,11 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   validationExamples: 4096,
 };
 
+/** The defaults under `options` (the shape merged field by field). */
+export function resolveTrainOptions(options: Partial<TrainOptions> = {}): TrainOptions {
+  return { ...DEFAULT_TRAIN_OPTIONS, ...options, shape: { ...DEFAULT_SHAPE, ...options.shape } };
+}
+
 export interface TrainInput {
   catalogue: Catalogue;
   history: History;
@@ -192,7 +197,7 @@ function shuffle(rng: Rng, a: Int32Array | number[]): void {
  * the scores are calibrated probabilities.
  */
 export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
-  const options: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...input.options, shape: { ...DEFAULT_SHAPE, ...input.options?.shape } };
+  const options = resolveTrainOptions(input.options);
   const log = input.log ?? (() => {});
   const { catalogue, history } = input;
   const started = performance.now();

@@ -20,6 +20,11 @@ export class ArtifactPaths {
     return path.join(this.workoutsDir, 'manifest.json');
   }
 
+  /** A trained model version's artifact (`model.json` + `weights.bin`). */
+  modelDir(version: string): string {
+    return path.join(this.root, this.dagId, 'models', version);
+  }
+
   /** One run's own artifacts (catalogue snapshot, rankings, rows). */
   runDir(runId: string): string {
     return path.join(this.root, this.dagId, 'runs', runId.replace(/[^A-Za-z0-9_.-]/g, '_'));

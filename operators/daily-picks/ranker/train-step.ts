@@ -1,11 +1,10 @@
 import { sql } from 'drizzle-orm';
-import path from 'node:path';
 import { selectBackend } from '../../../model/backend.ts';
 import { evaluateHoldout, heuristicsCandidate, holdoutSplit, itemKnnCandidate, popularityCandidate, rankerCandidate, type HoldoutCandidate } from '../../../model/evaluation/holdout.ts';
 import { gateDecision } from '../../../model/gate.ts';
 import { loadRanker, saveRanker } from '../../../model/ranker/artifact.ts';
 import type { RankerModel } from '../../../model/ranker/scorer.ts';
-import { DEFAULT_TRAIN_OPTIONS, trainRanker } from '../../../model/ranker/trainer.ts';
+import { resolveTrainOptions, trainRanker } from '../../../model/ranker/trainer.ts';
 import { finishModel, productionModel, promoteModel, registerModel } from '../../../model/registry.ts';
 import type { ExtractResult } from '../extract.ts';
 import { DAY_MS } from '../paths.ts';
@@ -42,7 +41,7 @@ export async function trainStep(resources: PipelineResources, step: StepContext,
   const { catalogue, history, asOf } = await loadInputs(extract, step.options);
   const testFrom = asOf - options.holdoutDays * DAY_MS;
   const validationFrom = testFrom - options.validationDays * DAY_MS;
-  const train = { ...DEFAULT_TRAIN_OPTIONS, ...options.train, shape: { ...DEFAULT_TRAIN_OPTIONS.shape, ...options.train.shape } };
+  const train = resolveTrainOptions(options.train);
   const registered = await registerModel(db, {
     modelName: options.modelName,
     backend: backend.name,
@@ -56,19 +55,17 @@ export async function trainStep(resources: PipelineResources, step: StepContext,
   step.log(`training ${version} on ${backend.detail}`);
   try {
     const trained = await trainRanker({ catalogue, history, validationFrom, trainBefore: testFrom, options: train, log: step.log, signal: step.signal });
-    const artifactPath = path.join(pathsFor(resources, step).root, step.dagId, 'models', version);
+    const artifactPath = pathsFor(resources, step).modelDir(version);
     await saveRanker(trained, artifactPath, { version, backend: backend.name, backendDetail: backend.detail });
 
     const split = holdoutSplit(catalogue, history, testFrom, asOf, { maxMembers: options.evaluationMembers });
     const current = await productionModel(db, options.modelName);
     const candidates: HoldoutCandidate[] = [popularityCandidate(catalogue, split), heuristicsCandidate(catalogue, split), itemKnnCandidate(catalogue, split), rankerCandidate('ranker', trained, catalogue, split)];
-    let productionEvaluated: string | null = null;
     let incumbent: RankerModel | null = null;
     if (current?.artifactPath) {
       try {
         incumbent = await loadRanker(current.artifactPath);
         candidates.push(rankerCandidate('production', incumbent, catalogue, split));
-        productionEvaluated = current.version;
       } catch (error) {
         step.log(`production model ${current.version} cannot be loaded (${(error as Error).message}): it cannot be compared, so it stays`);
       }
@@ -76,7 +73,8 @@ export async function trainStep(resources: PipelineResources, step: StepContext,
     const metrics = evaluateHoldout(split, catalogue.size, candidates);
     incumbent?.network.dispose();
     for (const [name, m] of Object.entries(metrics)) step.log(`holdout ${name}: ${Object.entries(m).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(', ')}`);
-    const decision = current && !productionEvaluated ? { promote: false, reason: `production model ${current.version} could not be evaluated` } : gateDecision(metrics, productionEvaluated);
+    // A production model that could not be loaded has no metrics: the gate then keeps it.
+    const decision = gateDecision(metrics, current?.version ?? null);
     const stats = trained.stats;
     await finishModel(db, version, {
       status: 'succeeded',
