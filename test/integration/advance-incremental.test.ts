@@ -1,12 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
+import { describe, expect, it } from 'vitest';
 import { inTransaction } from '../../core/db/transaction.ts';
 import { insertDagRun, startQueuedRuns } from '../../core/scheduler/dag-runs.ts';
 import { upsertDags } from '../../core/scheduler/dag-sync.ts';
 import { advanceRuns, clearTaskInstances, finishTries, inLockedTransaction, lockDags, startTries, type TryOutcome } from '../../core/scheduler/transitions.ts';
 import { dag, task, type AnyTaskHandle, type Dag, type TriggerRule } from '../../core/sdk/index.ts';
-import { createTestDatabase } from '../support/database.ts';
+import { useTestDatabase } from '../support/database.ts';
 import { rng } from '../support/rng.ts';
 
 /**
@@ -64,16 +63,7 @@ function randomShape(random: () => number, size: number): Shape {
 }
 
 describe('event-driven advance decides as the full pass does', () => {
-  let database: { url: string; drop: () => Promise<void> };
-  let connection: DatabaseConnection;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    connection = connectDatabase(database.url, 4);
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await database?.drop();
-  });
+  const connection = useTestDatabase();
 
   async function states(dagRunId: number): Promise<Record<string, string>> {
     const rows = await connection.db.execute<{ task_id: string; state: string }>(

@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
+import { describe, expect, it } from 'vitest';
 import { listAuditEntries } from '../../core/db/queries/audit-log.ts';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
 import { finishModel, listModels, ModelRegistryError, productionModel, promoteModel, registerModel, requireModel } from '../../model/registry.ts';
-import { createTestDatabase } from '../support/database.ts';
+import { useTestDatabase } from '../support/database.ts';
 
 const METRICS = {
   ranker: { 'ndcg@10': 0.41, 'recall@10': 0.62 },
@@ -24,17 +23,7 @@ async function refused(work: Promise<unknown>): Promise<ModelRegistryError> {
 }
 
 describe('model registry: registerModel, finishModel, promoteModel, listModels', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let connection: DatabaseConnection;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    connection = connectDatabase(database.url, 4);
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await database?.drop();
-  });
+  const connection = useTestDatabase();
 
   const succeeded = (extra: Record<string, unknown> = {}) =>
     registerModel(connection.db, {

@@ -9,17 +9,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
 import { SourceInputError } from '../../operators/source/errors.ts';
 import { SOURCE_ID_MAX_LENGTH } from '../../operators/source/ids.ts';
 import { importInteractions, importItems, type InteractionsImportOptions } from '../../operators/source/import-csv.ts';
-import { createTestDatabase } from '../support/database.ts';
+import { useTestDatabase } from '../support/database.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/csv/', import.meta.url));
 
 describe('flywheel import', { timeout: 120_000 }, () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let connection: DatabaseConnection;
+  const connection = useTestDatabase();
   let pool: pg.Pool;
   let dir: string;
   const q = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<T>(text, values)).rows;
@@ -50,14 +48,10 @@ describe('flywheel import', { timeout: 120_000 }, () => {
   };
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    connection = connectDatabase(database.url, 4);
     pool = connection.pool;
     dir = await mkdtemp(path.join(os.tmpdir(), 'flywheel-import-'));
   });
   afterAll(async () => {
-    await connection?.close();
-    await database?.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   beforeEach(async () => {

@@ -4,20 +4,18 @@
  * predicts their next workouts better than global popularity does).
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SourceInputError } from '../../operators/source/errors.ts';
 import { DISCIPLINES } from '../../operators/source/seed-model.ts';
 import { seedSource, type SeedOptions } from '../../operators/source/seed.ts';
-import { createTestDatabase } from '../support/database.ts';
+import { useTestDatabase } from '../support/database.ts';
 
 const UNTIL = new Date('2026-11-28T00:00:00Z');
 const WINDOW_START = new Date(UNTIL.getTime() - 90 * 86_400_000);
 const BASE: SeedOptions = { members: 2000, classes: 400, days: 90, seed: 7, until: UNTIL };
 
 describe('flywheel seed', { timeout: 120_000 }, () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let connection: DatabaseConnection;
+  const connection = useTestDatabase();
   let pool: pg.Pool;
   const q = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<T>(text, values)).rows;
   const one = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await q<T>(text, values))[0]!;
@@ -32,14 +30,8 @@ describe('flywheel seed', { timeout: 120_000 }, () => {
     );
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    connection = connectDatabase(database.url, 4);
     pool = connection.pool;
     await seedSource(pool, BASE);
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await database?.drop();
   });
 
   it('is deterministic: the same options give identical data, another seed different data', async () => {
