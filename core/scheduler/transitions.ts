@@ -487,17 +487,7 @@ async function settleAndQueue(
   if (dagIds.length === 0 && settled.length === 0) return { queued: [], written: new Set() };
   const runScope = (column: string) =>
     scope.onlyDagRunIds ? sql`and ${sql.raw(column)} = any(${sql.param([...scope.onlyDagRunIds])}::bigint[])` : sql``;
-  const result = await executeNamed<{
-    dag_id: string;
-    run_id: string;
-    dag_run_id: number;
-    task_id: string;
-    try_number: number;
-    pool: string;
-    priority_weight: number;
-    state: TaskState;
-    queue_prefix: string | null;
-  }>(tx, sql`
+  const result = await executeNamed<QueuedTaskRow & { state: TaskState }>(tx, sql`
     with settled as materialized (
       -- Settled tasks of running runs only (as every caller reads them). A newly scheduled one may
       -- be queued in this statement when its DAG is one being queued for and it is in scope; every
@@ -580,8 +570,8 @@ async function settleAndQueue(
   return { queued, written: new Set(result.rows.map(settledKey)) };
 }
 
-/** A `task_instance` row (plus its run's `queue_prefix`) as the job to send. */
-export function queuedTaskFromRow(row: {
+/** The `task_instance` columns (plus its run's `queue_prefix`) a job is made from. */
+export type QueuedTaskRow = {
   dag_id: string;
   run_id: string;
   dag_run_id: number;
@@ -590,7 +580,10 @@ export function queuedTaskFromRow(row: {
   pool: string;
   priority_weight: number;
   queue_prefix: string | null;
-}): QueuedTask {
+};
+
+/** A `task_instance` row (plus its run's `queue_prefix`) as the job to send. */
+export function queuedTaskFromRow(row: QueuedTaskRow): QueuedTask {
   return {
     dagId: row.dag_id,
     runId: row.run_id,
