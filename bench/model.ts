@@ -21,10 +21,10 @@ import { selectBackend, TF_BACKEND_NAMES, type SelectedBackend, type TfBackendNa
 import { evaluateHoldout, heuristicsCandidate, holdoutSplit, itemKnnCandidate, popularityCandidate, rankerCandidate } from '../model/evaluation/holdout.ts';
 import { RankerScorer } from '../model/ranker/scorer.ts';
 import { trainRanker, type TrainedRanker } from '../model/ranker/trainer.ts';
-import { syntheticDataset } from '../model/synthetic-data.ts';
-import type { Catalogue } from '../operators/daily-picks/catalogue.ts';
-import type { History } from '../operators/daily-picks/history.ts';
-import { DAY_MS } from '../operators/daily-picks/paths.ts';
+import { syntheticDataset } from '../daily-picks/source/synthetic-data.ts';
+import type { Catalogue } from '../model/data/catalogue.ts';
+import type { History } from '../model/data/history.ts';
+import { DAY_MS } from '../model/data/time.ts';
 
 const TARGETS = { rankToMatmul: 0.5, ndcgVsHeuristics: 1.3, ndcgVsBaseline: 1.0 } as const;
 const UNTIL = new Date('2026-11-01T00:00:00Z');

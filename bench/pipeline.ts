@@ -16,9 +16,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
-import { runDagTest, type DagTestResult } from '../core/dag-test.ts';
+import { runDagTest, type DagTestResult } from '../cli/dag-test.ts';
 import { migrateDatabase } from '../core/db/migrate.ts';
-import { seedSource } from '../operators/source/seed.ts';
+import { seedSource } from '../daily-picks/source/seed.ts';
 
 const TARGET_SECONDS = 600;
 

@@ -1,7 +1,7 @@
 import { dag } from 'flywheel';
-import { declareDailyPicks } from '../operators/daily-picks/declare.ts';
-import { validateDailyPicksConf } from '../operators/daily-picks/options.ts';
-import { twoTowerRanker } from '../operators/daily-picks/ranker/declare-ranker.ts';
+import { declareDailyPicks } from '../daily-picks/declare.ts';
+import { validateDailyPicksConf } from '../daily-picks/options.ts';
+import { twoTowerRanker } from '../daily-picks/ranker/declare-ranker.ts';
 
 /**
  * Daily Picks: every day, each member's rows of recommended classes, published atomically to

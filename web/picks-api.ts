@@ -2,7 +2,7 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Database } from '../core/db/client.ts';
-import { InvalidMemberIdError, PicksReader } from '../operators/daily-picks/picks-reader.ts';
+import { InvalidMemberIdError, PicksReader } from '../daily-picks/picks-reader.ts';
 import { HttpError, parseParam } from './http.ts';
 
 export interface PicksApiOptions {

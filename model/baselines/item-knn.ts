@@ -4,9 +4,8 @@
  * the binary member × class matrix, with shrinkage, keeping each class's top neighbours.
  * A member's scores are the weighted sum of the neighbour rows of the classes they took.
  */
-import type { History } from '../../operators/daily-picks/history.ts';
-
-const DAY_MS = 86_400_000;
+import type { History } from '../data/history.ts';
+import { DAY_MS } from '../data/time.ts';
 
 export interface ItemKnnOptions {
   /**

@@ -1,8 +1,8 @@
-import type { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import { computePopularity, HeuristicScorer } from '../../operators/daily-picks/heuristics.ts';
-import { History } from '../../operators/daily-picks/history.ts';
-import { profileOf } from '../../operators/daily-picks/profiles.ts';
-import { TopN } from '../../operators/daily-picks/top-n.ts';
+import type { Catalogue } from '../data/catalogue.ts';
+import { computePopularity, HeuristicScorer } from '../baselines/heuristics.ts';
+import { History } from '../data/history.ts';
+import { profileOf } from '../data/profiles.ts';
+import { TopN } from '../data/top-n.ts';
 import { ItemKnn, recencyWeights } from '../baselines/item-knn.ts';
 import { firstAtOrAfter } from '../ranker/member-context.ts';
 import { RankerScorer, type RankerModel } from '../ranker/scorer.ts';

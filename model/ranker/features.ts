@@ -1,5 +1,5 @@
-import type { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import { DAY_MS } from '../../operators/daily-picks/paths.ts';
+import type { Catalogue } from '../data/catalogue.ts';
+import { DAY_MS } from '../data/time.ts';
 
 /**
  * The ranker's vocabularies, by the values they stand for (class ids, discipline names, …) so a

@@ -1,5 +1,5 @@
-import type { History } from '../../operators/daily-picks/history.ts';
-import { DAY_MS } from '../../operators/daily-picks/paths.ts';
+import type { History } from '../data/history.ts';
+import { DAY_MS } from '../data/time.ts';
 import { MEMBER_SCALARS, POOLS } from './network.ts';
 
 const LONG_HALF_LIFE_DAYS = 30;

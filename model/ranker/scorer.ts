@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import type { History } from '../../operators/daily-picks/history.ts';
+import type { Catalogue } from '../data/catalogue.ts';
+import type { History } from '../data/history.ts';
 import { CrossFeatures } from './cross-features.ts';
 import { classFeatures, tableSizes } from './features.ts';
 import { MemberContextBatch } from './member-context.ts';

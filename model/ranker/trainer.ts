@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import type { History } from '../../operators/daily-picks/history.ts';
-import { DAY_MS } from '../../operators/daily-picks/paths.ts';
-import { Rng } from '../../operators/source/seed-model.ts';
+import type { Catalogue } from '../data/catalogue.ts';
+import type { History } from '../data/history.ts';
+import { DAY_MS } from '../data/time.ts';
+import { Rng } from '../data/rng.ts';
 import { CROSS_TABLES, CrossFeatures } from './cross-features.ts';
 import { ageBucket, classFeatures, TABLES, tableSizes, vocabularyOf, type ClassFeatures } from './features.ts';
 import { MemberContextBatch } from './member-context.ts';

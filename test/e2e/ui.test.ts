@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MemberPicksView } from '../../operators/daily-picks/picks-reader.ts';
+import type { MemberPicksView } from '../../daily-picks/picks-reader.ts';
 import { PASSWORD, WebFixture } from '../integration/web-support.ts';
 import { BrowserSession, logIn as submitLogin, SCREENSHOTS } from '../support/browser.ts';
 import { day, insertSource, PicksWorld, runSteps, stepContext, type ClassSpec } from '../support/picks.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDagTest } from '../../core/dag-test.ts';
+import { runDagTest } from '../../cli/dag-test.ts';
 import { getDagRun } from '../../core/db/queries/dag-runs.ts';
 import type { TryOutcome } from '../../core/scheduler/transitions.ts';
 import { Harness } from '../support/harness.ts';

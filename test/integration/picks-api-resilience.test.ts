@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedSource } from '../../operators/source/seed.ts';
+import { seedSource } from '../../daily-picks/source/seed.ts';
 import { errorHandler } from '../../web/http.ts';
 import { picksRouter } from '../../web/picks-api.ts';
 import { day, PicksWorld, runSteps, stepContext } from '../support/picks.ts';

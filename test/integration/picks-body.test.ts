@@ -5,8 +5,8 @@
  * and ids (quotes, backslashes, control characters, non-ASCII, astral plane).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PicksReader, type MemberPicksView } from '../../operators/daily-picks/picks-reader.ts';
-import { seedSource } from '../../operators/source/seed.ts';
+import { PicksReader, type MemberPicksView } from '../../daily-picks/picks-reader.ts';
+import { seedSource } from '../../daily-picks/source/seed.ts';
 import { day, PicksWorld, runSteps, stepContext } from '../support/picks.ts';
 
 const UNTIL = '2026-08-01';

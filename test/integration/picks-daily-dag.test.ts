@@ -4,10 +4,10 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DagTestResult } from '../../core/dag-test.ts';
-import type { MemberPicksView } from '../../operators/daily-picks/picks-reader.ts';
-import type { TrainResult } from '../../operators/daily-picks/ranker/train-step.ts';
-import { seedSource, todayUtc } from '../../operators/source/seed.ts';
+import type { DagTestResult } from '../../cli/dag-test.ts';
+import type { MemberPicksView } from '../../daily-picks/picks-reader.ts';
+import type { TrainResult } from '../../daily-picks/ranker/train-step.ts';
+import { seedSource, todayUtc } from '../../daily-picks/source/seed.ts';
 import { Children, parseJson, ROOT, runCli } from './proc-support.ts';
 import { PicksWorld, startPicksApi } from '../support/picks.ts';
 

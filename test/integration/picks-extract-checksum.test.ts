@@ -3,10 +3,10 @@
  * changes its content is still noticed: the day's checksum differs, so it is extracted again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import { extractHistory } from '../../operators/daily-picks/extract.ts';
-import { History } from '../../operators/daily-picks/history.ts';
-import { ArtifactPaths } from '../../operators/daily-picks/paths.ts';
+import { Catalogue } from '../../model/data/catalogue.ts';
+import { extractHistory } from '../../daily-picks/extract.ts';
+import { History } from '../../model/data/history.ts';
+import { ArtifactPaths } from '../../daily-picks/paths.ts';
 import { day, insertSource, insertWorkouts, PicksWorld } from '../support/picks.ts';
 
 const D0 = '2026-05-01';

@@ -6,11 +6,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import { extractHistory, type ExtractResult } from '../../operators/daily-picks/extract.ts';
-import { History } from '../../operators/daily-picks/history.ts';
-import { ArtifactPaths } from '../../operators/daily-picks/paths.ts';
-import { profileOf } from '../../operators/daily-picks/profiles.ts';
+import { Catalogue } from '../../model/data/catalogue.ts';
+import { extractHistory, type ExtractResult } from '../../daily-picks/extract.ts';
+import { History } from '../../model/data/history.ts';
+import { ArtifactPaths } from '../../daily-picks/paths.ts';
+import { profileOf } from '../../model/data/profiles.ts';
 import { day, insertSource, insertWorkouts, PicksWorld, publishedRows, runSteps, stepContext, type WorkoutSpec } from '../support/picks.ts';
 
 const D0 = '2026-03-01';

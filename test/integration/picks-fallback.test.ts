@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedSource } from '../../operators/source/seed.ts';
+import { seedSource } from '../../daily-picks/source/seed.ts';
 import { ID_ORDER_MODEL } from '../fixtures/dags-picks/_ranker.ts';
 import { LAST_GOOD_MODEL } from '../fixtures/dags-picks/picks_last_good.ts';
 import { Harness } from '../support/harness.ts';

@@ -6,9 +6,9 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PicksCacheKeys, type CachedMemberPicks } from '../../operators/daily-picks/picks-cache.ts';
-import { PicksFileWriter } from '../../operators/daily-picks/picks-file.ts';
-import { publishPicks } from '../../operators/daily-picks/publish.ts';
+import { PicksCacheKeys, type CachedMemberPicks } from '../../daily-picks/picks-cache.ts';
+import { PicksFileWriter } from '../../daily-picks/picks-file.ts';
+import { publishPicks } from '../../daily-picks/publish.ts';
 import { PicksWorld } from '../support/picks.ts';
 
 const AWKWARD = ['back\\slash', 'tab\there', 'new\nline', 'carriage\rreturn', 'quote"s and \'apostrophes\'', 'ünïcødé ✓', '\\N'];

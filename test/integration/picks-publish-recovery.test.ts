@@ -6,9 +6,9 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PicksCacheKeys } from '../../operators/daily-picks/picks-cache.ts';
-import { PicksFileWriter } from '../../operators/daily-picks/picks-file.ts';
-import { publishPicks } from '../../operators/daily-picks/publish.ts';
+import { PicksCacheKeys } from '../../daily-picks/picks-cache.ts';
+import { PicksFileWriter } from '../../daily-picks/picks-file.ts';
+import { publishPicks } from '../../daily-picks/publish.ts';
 import { PicksWorld } from '../support/picks.ts';
 
 describe('publish recovery', { timeout: 60_000 }, () => {

@@ -7,8 +7,8 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PicksFileWriter } from '../../operators/daily-picks/picks-file.ts';
-import { publishPicks, rollbackPicks } from '../../operators/daily-picks/publish.ts';
+import { PicksFileWriter } from '../../daily-picks/picks-file.ts';
+import { publishPicks, rollbackPicks } from '../../daily-picks/publish.ts';
 import { PicksWorld } from '../support/picks.ts';
 
 describe('grants and views on picks survive publishes', { timeout: 60_000 }, () => {

@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
-import { PicksCacheKeys } from '../../operators/daily-picks/picks-cache.ts';
-import { readPicksByMember, readPicksDictionary } from '../../operators/daily-picks/picks-file.ts';
-import { PicksReader } from '../../operators/daily-picks/picks-reader.ts';
-import { currentPublication, publishPicks, PublishError, rollbackPicks } from '../../operators/daily-picks/publish.ts';
-import type { RowsResult } from '../../operators/daily-picks/steps.ts';
-import { seedSource } from '../../operators/source/seed.ts';
+import { PicksCacheKeys } from '../../daily-picks/picks-cache.ts';
+import { readPicksByMember, readPicksDictionary } from '../../daily-picks/picks-file.ts';
+import { PicksReader } from '../../daily-picks/picks-reader.ts';
+import { currentPublication, publishPicks, PublishError, rollbackPicks } from '../../daily-picks/publish.ts';
+import type { RowsResult } from '../../daily-picks/steps.ts';
+import { seedSource } from '../../daily-picks/source/seed.ts';
 import { day, PicksWorld, runSteps, stepContext } from '../support/picks.ts';
 import { Children, parseJson, runCli } from './proc-support.ts';
 

@@ -3,7 +3,7 @@
  * short row carry the member's own heuristic probability, below the ranked candidates'.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedSource } from '../../operators/source/seed.ts';
+import { seedSource } from '../../daily-picks/source/seed.ts';
 import { day, PicksWorld, runSteps, stepContext } from '../support/picks.ts';
 
 const UNTIL = '2026-07-01';

@@ -5,9 +5,9 @@
  * id, 400 for a malformed one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MemberPicksView } from '../../operators/daily-picks/picks-reader.ts';
-import { PicksCacheKeys } from '../../operators/daily-picks/picks-cache.ts';
-import { ArtifactPaths } from '../../operators/daily-picks/paths.ts';
+import type { MemberPicksView } from '../../daily-picks/picks-reader.ts';
+import { PicksCacheKeys } from '../../daily-picks/picks-cache.ts';
+import { ArtifactPaths } from '../../daily-picks/paths.ts';
 import { writeIdOrderRanking } from '../fixtures/dags-picks/_ranker.ts';
 import { Children, parseJson, runCli } from './proc-support.ts';
 import { DAY_MS, day, insertSource, insertWorkouts, PicksWorld, publishedRows, runSteps, startPicksApi, stepContext, type ClassSpec } from '../support/picks.ts';

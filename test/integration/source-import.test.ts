@@ -9,9 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SourceInputError } from '../../operators/source/errors.ts';
-import { SOURCE_ID_MAX_LENGTH } from '../../operators/source/ids.ts';
-import { importInteractions, importItems, type InteractionsImportOptions } from '../../operators/source/import-csv.ts';
+import { SourceInputError } from '../../daily-picks/source/errors.ts';
+import { SOURCE_ID_MAX_LENGTH } from '../../daily-picks/source/ids.ts';
+import { importInteractions, importItems, type InteractionsImportOptions } from '../../daily-picks/source/import-csv.ts';
 import { useTestDatabase } from '../support/database.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/csv/', import.meta.url));

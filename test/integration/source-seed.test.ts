@@ -5,9 +5,9 @@
  */
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SourceInputError } from '../../operators/source/errors.ts';
-import { DISCIPLINES } from '../../operators/source/seed-model.ts';
-import { seedSource, type SeedOptions } from '../../operators/source/seed.ts';
+import { SourceInputError } from '../../daily-picks/source/errors.ts';
+import { DISCIPLINES } from '../../daily-picks/source/seed-model.ts';
+import { seedSource, type SeedOptions } from '../../daily-picks/source/seed.ts';
 import { useTestDatabase } from '../support/database.ts';
 
 const UNTIL = new Date('2026-11-28T00:00:00Z');

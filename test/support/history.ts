@@ -1,4 +1,4 @@
-import { History } from '../../operators/daily-picks/history.ts';
+import { History } from '../../model/data/history.ts';
 
 /**
  * A history from per-member lists of `[class, time]` in time order (members `m0`, `m1`, …);

@@ -15,9 +15,9 @@ import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { loadConfig } from '../../core/config.ts';
 import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
-import { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import { resolveOptions, type DailyPicksOptions } from '../../operators/daily-picks/options.ts';
-import type { PipelineResources } from '../../operators/daily-picks/resources.ts';
+import { Catalogue } from '../../model/data/catalogue.ts';
+import { resolveOptions, type DailyPicksOptions } from '../../daily-picks/options.ts';
+import type { PipelineResources } from '../../daily-picks/resources.ts';
 import {
   extractStep,
   heuristicsStep,
@@ -25,7 +25,7 @@ import {
   rowsStep,
   type ModelRanking,
   type StepContext,
-} from '../../operators/daily-picks/steps.ts';
+} from '../../daily-picks/steps.ts';
 import { errorHandler } from '../../web/http.ts';
 import { picksRouter } from '../../web/picks-api.ts';
 import { createTestDatabase } from './database.ts';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { evaluateHoldout, historyBefore, holdoutSplit, popularityCandidate, type HoldoutCandidate, type RankedBatch } from '../../model/evaluation/holdout.ts';
-import { Catalogue } from '../../operators/daily-picks/catalogue.ts';
+import { Catalogue } from '../../model/data/catalogue.ts';
 import { historyOf } from '../support/history.ts';
 
 const DAY = 86_400_000;

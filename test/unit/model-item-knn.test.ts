@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { ItemKnn, recencyWeights } from '../../model/baselines/item-knn.ts';
 import { RankingEvaluator } from '../../model/evaluation/metrics.ts';
-import { TopN } from '../../operators/daily-picks/top-n.ts';
-import { OffsetTable, Rng, buildCatalogue, buildMember, emptyWorkouts, simulateMember, windowStartMs, type SeedModelOptions } from '../../operators/source/seed-model.ts';
+import { TopN } from '../../model/data/top-n.ts';
+import { Rng } from '../../model/data/rng.ts';
+import { OffsetTable, buildCatalogue, buildMember, emptyWorkouts, simulateMember, windowStartMs, type SeedModelOptions } from '../../daily-picks/source/seed-model.ts';
 import { historyOf } from '../support/history.ts';
 
 const DAY = 86_400_000;

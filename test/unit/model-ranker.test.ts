@@ -24,8 +24,8 @@ import { evaluateHoldout, historyBefore, holdoutSplit, popularityCandidate, rank
 import { loadRanker, saveRanker } from '../../model/ranker/artifact.ts';
 import { RankerScorer, type RankerModel } from '../../model/ranker/scorer.ts';
 import { trainRanker, type TrainedRanker, type TrainOptions } from '../../model/ranker/trainer.ts';
-import { Catalogue } from '../../operators/daily-picks/catalogue.ts';
-import { History } from '../../operators/daily-picks/history.ts';
+import { Catalogue } from '../../model/data/catalogue.ts';
+import { History } from '../../model/data/history.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-02T00:00:00Z');

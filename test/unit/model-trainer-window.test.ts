@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../model/backend.ts';
 import { trainRanker } from '../../model/ranker/trainer.ts';
-import { syntheticDataset } from '../../model/synthetic-data.ts';
+import { syntheticDataset } from '../../daily-picks/source/synthetic-data.ts';
 
 const DAY = 86_400_000;
 const UNTIL = new Date('2026-03-01T00:00:00Z');

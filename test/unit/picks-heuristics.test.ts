@@ -4,9 +4,9 @@
  * cold start = popularity) and the top-N selection (ties → newer class).
  */
 import { describe, expect, it } from 'vitest';
-import { HeuristicScorer, popularityFromCounts } from '../../operators/daily-picks/heuristics.ts';
-import { profileFromWorkouts } from '../../operators/daily-picks/profiles.ts';
-import { TopN } from '../../operators/daily-picks/top-n.ts';
+import { HeuristicScorer, popularityFromCounts } from '../../model/baselines/heuristics.ts';
+import { profileFromWorkouts } from '../../model/data/profiles.ts';
+import { TopN } from '../../model/data/top-n.ts';
 import { DAY_MS, handCatalogue, type ClassSpec } from '../support/picks.ts';
 
 const AS_OF = Date.parse('2026-06-01T00:00:00Z');

@@ -1,6 +1,6 @@
 /** Daily Picks options: defaults, the DAG's options, a run's `conf.dailyPicks` on top, validated. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DAILY_PICKS_OPTIONS, resolveOptions } from '../../operators/daily-picks/options.ts';
+import { DEFAULT_DAILY_PICKS_OPTIONS, resolveOptions } from '../../daily-picks/options.ts';
 
 describe('resolveOptions', () => {
   it('layers defaults, DAG options and run conf, later layers winning', () => {

@@ -3,10 +3,10 @@
  * `ranked` = the filtered top-N, short rows topped up from popular classes, reasons).
  */
 import { describe, expect, it } from 'vitest';
-import { profileFromWorkouts, type MemberProfile } from '../../operators/daily-picks/profiles.ts';
-import { cutRows, type CutRow } from '../../operators/daily-picks/rows/cut-rows.ts';
-import { describeFilter, filters, matches, matchesAll, type FilterContext } from '../../operators/daily-picks/rows/filters.ts';
-import { defaultRowSpecs } from '../../operators/daily-picks/rows/row-specs.ts';
+import { profileFromWorkouts, type MemberProfile } from '../../model/data/profiles.ts';
+import { cutRows, type CutRow } from '../../daily-picks/rows/cut-rows.ts';
+import { describeFilter, filters, matches, matchesAll, type FilterContext } from '../../daily-picks/rows/filters.ts';
+import { defaultRowSpecs } from '../../daily-picks/rows/row-specs.ts';
 import { DAY_MS, handCatalogue, type ClassSpec } from '../support/picks.ts';
 
 const AS_OF = Date.parse('2026-06-01T00:00:00Z');

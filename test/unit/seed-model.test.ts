@@ -12,12 +12,11 @@ import {
   emptyWorkouts,
   minimumClasses,
   simulateMember,
-  streamSeed,
   windowStartMs,
-  Rng,
   type SeedModelOptions,
   type WorkoutColumns,
-} from '../../operators/source/seed-model.ts';
+} from '../../daily-picks/source/seed-model.ts';
+import { Rng, streamSeed } from '../../model/data/rng.ts';
 
 const OPTIONS: SeedModelOptions = { members: 2000, classes: 600, days: 90, seed: 3, until: new Date('2026-11-28T00:00:00Z') };
 

@@ -1,0 +1,364 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { insertAuditEntry } from '../core/db/queries/audit-log.ts';
+import { cliActor, jsonOption, print, table } from './support.ts';
+import { ConfigError, loadConfig, redactUrl, type FlywheelConfig } from '../core/config.ts';
+import { runDagTest } from './dag-test.ts';
+import { getDagRun, listDagRuns } from '../core/db/queries/dag-runs.ts';
+import { listDags, setDagPaused } from '../core/db/queries/dags.ts';
+import { listTaskInstances, listTaskTries, getTaskInstance } from '../core/db/queries/task-instances.ts';
+import { readLogLines } from '../core/db/queries/task-logs.ts';
+import { migrateDatabase } from '../core/db/migrate.ts';
+import type { TaskWorker } from '../core/executor/task-worker.ts';
+import { DagBag } from '../core/loader/dag-bag.ts';
+import { applyPoolSlots, setPool } from '../core/pools.ts';
+import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '../core/runtime.ts';
+import { ActionError, backfillDag, clearTasks, triggerDagRun, type AuditHook } from '../core/scheduler/actions.ts';
+import type { Scheduler } from '../core/scheduler/scheduler.ts';
+import type { JsonObject } from '../core/sdk/json.ts';
+import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
+import { runPoolWorker, stopSignal } from '../workers/pool-worker.ts';
+import { registerAuthCommands } from './commands/users.ts';
+import { registerSourceCommands } from './commands/source.ts';
+import { registerPicksCommands } from './commands/picks.ts';
+import { registerModelCommands } from './commands/models.ts';
+
+const program = new Command('flywheel')
+  .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
+  .showHelpAfterError()
+  // Commander's own usage errors throw (subcommands added below inherit this) and exit 2 below.
+  .exitOverride();
+
+function config(): FlywheelConfig {
+  return loadConfig();
+}
+
+function parseConf(value: string): JsonObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`not JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object');
+  return parsed as JsonObject;
+}
+
+function parseDate(value: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError(`"${value}" is not an ISO 8601 date`);
+  return date;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+  return n;
+}
+
+/** An audit hook for a CLI write, recorded in the action's own transaction. */
+function cliAudit(action: string, target: { dagId?: string; runId?: string; taskId?: string; target?: string }): AuditHook {
+  return (tx, outcome) => insertAuditEntry(tx, { actor: cliActor(), userId: null, auth: 'cli', action, ...target, details: outcome });
+}
+
+/** Runs `work` with a runtime, closing it after. */
+async function withRuntime<T>(name: string, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = createRuntime(config(), { name });
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function requireRun(runtime: Runtime, dagId: string, runId: string) {
+  const run = await getDagRun(runtime.db, dagId, runId);
+  if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
+  return run;
+}
+
+
+function startScheduler(runtime: Runtime): Scheduler {
+  return createScheduler(runtime).start();
+}
+
+function startWorker(runtime: Runtime, pool: string, concurrency: number): TaskWorker {
+  return createTaskWorker(runtime, { pool, concurrency }).start();
+}
+
+const db = program.command('db').description('database');
+db.command('migrate')
+  .description('create the database if missing and apply pending migrations')
+  .addOption(jsonOption())
+  .action(async (options: { json?: boolean }) => {
+    const c = config();
+    const result = await migrateDatabase(c.databaseUrl);
+    print(Boolean(options.json), { database: redactUrl(c.databaseUrl), ...result }, () =>
+      `${result.created ? 'created and migrated' : 'migrated'} ${redactUrl(c.databaseUrl)}`,
+    );
+  });
+
+program
+  .command('scheduler')
+  .description('run the scheduler loop (several may run at once)')
+  .action(async () => {
+    const runtime = createRuntime(config(), { name: 'scheduler' });
+    await applyPoolSlots(runtime.db, runtime.executor);
+    const scheduler = startScheduler(runtime);
+    const signal = await stopSignal();
+    runtime.logger.info({ signal }, 'scheduler stopping');
+    await scheduler.stop();
+    await runtime.close();
+  });
+
+program
+  .command('worker')
+  .description('run tasks from one pool')
+  .requiredOption('--pool <pool>', 'pool (queue) to take tasks from')
+  .option('--concurrency <n>', 'tries run at once', parsePositiveInt, 1)
+  .action(async (options: { pool: string; concurrency: number }) => {
+    await runPoolWorker({ pool: options.pool, concurrency: options.concurrency, config: config() });
+    // A try handed back at the end of the grace period may still be running in this process if it
+    // ignores ctx.signal; exiting stops it (its next try may already run elsewhere).
+    process.exit(0);
+  });
+
+program
+  .command('web')
+  .description('serve the REST API and UI')
+  .option('--port <n>', 'port', parsePositiveInt)
+  .action(async (options: { port?: number }) => {
+    const runtime = createRuntime(config(), { name: 'web' });
+    const port = options.port ?? runtime.config.webPort;
+    const server = await listen(createWebApp(webOptionsFromRuntime(runtime)), port);
+    runtime.logger.info({ port }, `web listening on http://localhost:${port}`);
+    await stopSignal();
+    server.close();
+    await runtime.close();
+  });
+
+program
+  .command('standalone')
+  .description('scheduler + a worker per pool + web in one process')
+  .option('--port <n>', 'web port', parsePositiveInt)
+  .option('--concurrency <n>', 'tries at once per CPU pool', parsePositiveInt, 8)
+  .action(async (options: { port?: number; concurrency: number }) => {
+    const c = config();
+    await migrateDatabase(c.databaseUrl);
+    const runtime = createRuntime(c, { name: 'standalone' });
+    const pools = await applyPoolSlots(runtime.db, runtime.executor);
+    const scheduler = startScheduler(runtime);
+    const workers = pools.map((pool) => startWorker(runtime, pool.name, pool.name === 'gpu' ? 1 : options.concurrency));
+    const port = options.port ?? c.webPort;
+    const server = await listen(createWebApp(webOptionsFromRuntime(runtime)), port);
+    runtime.logger.info({ port, pools: pools.map((p) => p.name) }, `standalone: web on http://localhost:${port}`);
+    await stopSignal();
+    server.close();
+    await scheduler.stop();
+    await Promise.all(workers.map((w) => w.close()));
+    await runtime.close();
+    process.exit(0); // as `worker`: do not wait for handed-back tries that ignore ctx.signal
+  });
+
+const dags = program.command('dags').description('DAGs');
+dags
+  .command('list')
+  .description('DAGs in the DAGs folder, with their state and any import errors')
+  .addOption(jsonOption())
+  .action(async (options: { json?: boolean }) => {
+    const c = config();
+    const bag = await new DagBag({ folder: c.dagsFolder }).load();
+    const stored = await withRuntime('cli', (runtime) => listDags(runtime.db, { includeInactive: true }).catch(() => []));
+    const byId = new Map(stored.map((row) => [row.dagId, row]));
+    const rows = bag.list().map((dag) => ({
+      dagId: dag.dagId,
+      schedule: dag.schedule,
+      timezone: dag.timezone,
+      isPaused: byId.get(dag.dagId)?.isPaused ?? dag.isPausedUponCreation,
+      nextDagrun: byId.get(dag.dagId)?.nextDagrun?.toISOString() ?? null,
+      tasks: dag.tasks.size,
+      tags: [...dag.tags],
+      fileloc: dag.fileloc,
+    }));
+    print(Boolean(options.json), { dags: rows, importErrors: bag.errors }, () =>
+      [table(rows, ['dagId', 'schedule', 'timezone', 'isPaused', 'nextDagrun', 'tasks']), ...bag.errors.map((e) => `import error: ${e.message}`)].join('\n'),
+    );
+  });
+
+dags
+  .command('trigger <dagId>')
+  .description('create a manual run')
+  .option('--conf <json>', 'run conf (a JSON object)', parseConf)
+  .option('--logical-date <iso>', 'logical date (default: now)', parseDate)
+  .addOption(jsonOption())
+  .action(async (dagId: string, options: { conf?: JsonObject; logicalDate?: Date; json?: boolean }) => {
+    const result = await withRuntime('cli', async (runtime) => {
+      await migrateDatabase(runtime.config.databaseUrl);
+      return triggerDagRun(runtime, dagId, {
+        ...(options.conf ? { conf: options.conf } : {}),
+        ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
+        triggeredBy: cliActor(),
+        audit: cliAudit('dag.trigger', { dagId }),
+      });
+    });
+    print(Boolean(options.json), { dagId, ...result }, () => `triggered ${dagId} run ${result.runId} (${result.state})`);
+  });
+
+dags
+  .command('test <dagId>')
+  .description('run one DAG run to the end in this process (own scheduler loop and workers)')
+  .option('--conf <json>', 'run conf (a JSON object)', parseConf)
+  .addOption(jsonOption())
+  .action(async (dagId: string, options: { conf?: JsonObject; json?: boolean }) => {
+    const result = await runDagTest(config(), dagId, options.conf ? { conf: options.conf } : {});
+    print(Boolean(options.json), result, () =>
+      [
+        `${result.dagId} ${result.runId}: ${result.state} in ${(result.durationMs / 1000).toFixed(1)} s`,
+        table(
+          result.tasks.map((t) => ({ ...t, output: t.output === null ? '' : JSON.stringify(t.output).slice(0, 80), error: t.error?.split('\n')[0] ?? '' })),
+          ['taskId', 'state', 'tryNumber', 'durationMs', 'output', 'error'],
+        ),
+      ].join('\n'),
+    );
+    process.exitCode = result.state === 'success' ? 0 : 1;
+  });
+
+dags
+  .command('backfill <dagId>')
+  .description('create runs for every scheduled interval with a logical date in [from, to]')
+  .requiredOption('--from <iso>', 'first logical date', parseDate)
+  .requiredOption('--to <iso>', 'last logical date', parseDate)
+  .option('--conf <json>', 'run conf (a JSON object)', parseConf)
+  .addOption(jsonOption())
+  .action(async (dagId: string, options: { from: Date; to: Date; conf?: JsonObject; json?: boolean }) => {
+    const runs = await withRuntime('cli', async (runtime) => {
+      await migrateDatabase(runtime.config.databaseUrl);
+      const created = await backfillDag(runtime, dagId, options.from, options.to, options.conf ? { conf: options.conf } : {});
+      await cliAudit('dag.backfill', { dagId })(runtime.db, { from: options.from.toISOString(), to: options.to.toISOString(), created: created.filter((r) => r.created).length });
+      return created;
+    });
+    print(Boolean(options.json), { dagId, runs }, () =>
+      `${runs.filter((r) => r.created).length} backfill runs created, ${runs.filter((r) => !r.created).length} already existed; the scheduler runs them\n${table(runs, ['runId', 'created'])}`,
+    );
+  });
+
+for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
+  dags
+    .command(`${name} <dagId>`)
+    .description(paused ? 'stop creating and starting runs' : 'resume scheduling')
+    .addOption(jsonOption())
+    .action(async (dagId: string, options: { json?: boolean }) => {
+      const found = await withRuntime('cli', async (runtime) => {
+        await runtime.dags.require(dagId).catch(() => undefined);
+        const exists = await setDagPaused(runtime.db, dagId, paused);
+        if (exists) await cliAudit(paused ? 'dag.pause' : 'dag.unpause', { dagId })(runtime.db, { isPaused: paused });
+        return exists;
+      });
+      if (!found) throw new ActionError(`no DAG "${dagId}" in the database (has a scheduler or trigger seen it yet?)`, 404);
+      print(Boolean(options.json), { dagId, isPaused: paused }, () => `${dagId} ${paused ? 'paused' : 'unpaused'}`);
+    });
+}
+
+const runs = program.command('runs').description('DAG runs');
+runs
+  .command('list <dagId>')
+  .description('runs of a DAG, newest first')
+  .option('--limit <n>', 'how many', parsePositiveInt, 25)
+  .addOption(jsonOption())
+  .action(async (dagId: string, options: { limit: number; json?: boolean }) => {
+    const rows = await withRuntime('cli', (runtime) => listDagRuns(runtime.db, dagId, { limit: options.limit }));
+    print(Boolean(options.json), { dagId, runs: rows }, () => table(rows, ['runId', 'runType', 'state', 'logicalDate', 'startDate', 'endDate']));
+  });
+
+const tasks = program.command('tasks').description('task instances');
+tasks
+  .command('list <dagId> <runId>')
+  .description('task instances of a run')
+  .addOption(jsonOption())
+  .action(async (dagId: string, runId: string, options: { json?: boolean }) => {
+    const rows = await withRuntime('cli', async (runtime) => listTaskInstances(runtime.db, (await requireRun(runtime, dagId, runId)).id));
+    print(Boolean(options.json), { dagId, runId, taskInstances: rows }, () =>
+      table(rows.map((r) => ({ ...r, error: r.error?.split('\n')[0] ?? '' })), ['taskId', 'state', 'tryNumber', 'maxTries', 'pool', 'startDate', 'durationMs', 'error']),
+    );
+  });
+
+tasks
+  .command('clear <dagId> <runId> <taskId>')
+  .description('clear a task instance so it runs again')
+  .option('--downstream', 'also clear every task downstream of it')
+  .addOption(jsonOption())
+  .action(async (dagId: string, runId: string, taskId: string, options: { downstream?: boolean; json?: boolean }) => {
+    const cleared = await withRuntime('cli', (runtime) => clearTasks(runtime, dagId, runId, taskId, { downstream: Boolean(options.downstream), audit: cliAudit('task.clear', { dagId, runId, taskId }) }));
+    print(Boolean(options.json), { dagId, runId, cleared }, () => `cleared ${cleared.join(', ')}`);
+  });
+
+tasks
+  .command('logs <dagId> <runId> <taskId>')
+  .description('log of one try (default: the latest)')
+  .option('--try <n>', 'try number', parsePositiveInt)
+  .addOption(jsonOption())
+  .action(async (dagId: string, runId: string, taskId: string, options: { try?: number; json?: boolean }) => {
+    const result = await withRuntime('cli', async (runtime) => {
+      const run = await requireRun(runtime, dagId, runId);
+      const instance = await getTaskInstance(runtime.db, run.id, taskId);
+      if (!instance) throw new ActionError(`run "${runId}" has no task "${taskId}"`, 404);
+      const tryNumber = options.try ?? instance.tryNumber;
+      if (tryNumber < 1 || tryNumber > instance.tryNumber) throw new ActionError(`task "${taskId}" has tries 1–${instance.tryNumber}, not ${tryNumber}`, 404);
+      const lines = await readLogLines(runtime.db, run.id, taskId, tryNumber);
+      const tries = await listTaskTries(runtime.db, run.id, taskId);
+      return { tryNumber, lines, tries: tries.length };
+    });
+    print(Boolean(options.json), { dagId, runId, taskId, tryNumber: result.tryNumber, lines: result.lines }, () =>
+      result.lines.map((l) => `[${l.loggedAt.toISOString()}] ${l.level.toUpperCase().padEnd(5)} ${l.message}`).join('\n') || '(no log lines)',
+    );
+  });
+
+const pools = program.command('pools').description('worker pools: a BullMQ queue plus a slot limit');
+pools
+  .command('list')
+  .description('pools and their slots')
+  .addOption(jsonOption())
+  .action(async (options: { json?: boolean }) => {
+    const rows = await withRuntime('cli', (runtime) => applyPoolSlots(runtime.db, runtime.executor));
+    print(Boolean(options.json), { pools: rows }, () => table(rows, ['name', 'slots']));
+  });
+pools
+  .command('set <name>')
+  .description('create a pool or change its slots (tasks of the pool running at once, cluster-wide)')
+  .requiredOption('--slots <n>', 'slot limit', parsePositiveInt)
+  .option('--description <text>', 'what the pool is for')
+  .addOption(jsonOption())
+  .action(async (name: string, options: { slots: number; description?: string; json?: boolean }) => {
+    await withRuntime('cli', async (runtime) => {
+      await setPool(runtime.db, runtime.executor, { name, slots: options.slots, ...(options.description ? { description: options.description } : {}) }).catch((error: unknown) => {
+        throw error instanceof RangeError ? new ActionError(error.message) : error;
+      });
+      await cliAudit('pool.set', { target: name })(runtime.db, { slots: options.slots });
+    });
+    print(Boolean(options.json), { name, slots: options.slots }, () => `pool ${name}: ${options.slots} slots`);
+  });
+
+registerSourceCommands(program);
+registerPicksCommands(program);
+registerModelCommands(program);
+
+registerAuthCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message (or the help / version). --help and --version exit 0;
+    // a usage or validation error (unknown option, missing argument, invalid value) is bad input,
+    // exit 2 like the rest; `.error()` called by a command keeps its own exit code.
+    process.exitCode = error.exitCode === 0 ? 0 : error.code === 'commander.error' ? error.exitCode : 2;
+  } else if ((error as { code?: string; cause?: { code?: string } })?.cause?.code === '42P01' || (error as { code?: string })?.code === '42P01') {
+    process.stderr.write('error: the database has no Flywheel tables yet: run `flywheel db migrate` first\n');
+    process.exitCode = 2;
+  } else if (error instanceof ActionError || error instanceof ConfigError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,36 @@
+import path from 'node:path';
+
+/** Where Daily Picks keeps its artifacts under ARTIFACTS_DIR. */
+export class ArtifactPaths {
+  constructor(
+    readonly root: string,
+    readonly dagId = 'daily_picks',
+  ) {}
+
+  /** The workout history, one Arrow file per UTC day, shared by every run (extracted incrementally). */
+  get workoutsDir(): string {
+    return path.join(this.root, this.dagId, 'workouts');
+  }
+
+  workoutPartition(day: string): string {
+    return path.join(this.workoutsDir, `day=${day}.arrow`);
+  }
+
+  get workoutsManifest(): string {
+    return path.join(this.workoutsDir, 'manifest.json');
+  }
+
+  /** A trained model version's artifact (`model.json` + `weights.bin`). */
+  modelDir(version: string): string {
+    return path.join(this.root, this.dagId, 'models', version);
+  }
+
+  /** One run's own artifacts (catalogue snapshot, rankings, rows). */
+  runDir(runId: string): string {
+    return path.join(this.root, this.dagId, 'runs', runId.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  }
+
+  runFile(runId: string, name: string): string {
+    return path.join(this.runDir(runId), name);
+  }
+}

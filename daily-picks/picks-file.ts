@@ -1,0 +1,170 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { ArrowFileWriter, numberColumn, readArrowBatches } from '../model/data/arrow-files.ts';
+import type { CutRow } from './rows/cut-rows.ts';
+
+/** Where a member's rows came from. */
+export type PicksSource = 'model' | 'heuristics' | 'popularity';
+
+/** Strings the picks file refers to by index (members, rows, reasons, class ids, model versions). */
+export interface PicksDictionary {
+  generatedAt: string;
+  runId: string;
+  members: string[];
+  rows: string[];
+  reasons: string[];
+  classIds: string[];
+  modelVersions: string[];
+  /** Rows for a member the published set does not know (no history): popular classes. */
+  popularRows: { row: string; picks: { classId: string; score: number; reason: string }[] }[];
+  counts: Record<PicksSource, number>;
+}
+
+function interner() {
+  const values: string[] = [];
+  const index = new Map<string, number>();
+  return {
+    values,
+    id(value: string): number {
+      let i = index.get(value);
+      if (i === undefined) {
+        i = values.length;
+        values.push(value);
+        index.set(value, i);
+      }
+      return i;
+    },
+  };
+}
+
+/**
+ * The rows step's artifact: `picks.arrow` with one numeric row per pick (member, row,
+ * position, class, score, reason, model — strings interned in `picks.json`), written member
+ * by member so a reader can group a member's picks while streaming.
+ */
+export class PicksFileWriter {
+  private readonly members = interner();
+  private readonly rows = interner();
+  private readonly reasons = interner();
+  private readonly models = interner();
+  private buffer = { member: [] as number[], row: [] as number[], position: [] as number[], cls: [] as number[], score: [] as number[], reason: [] as number[], model: [] as number[] };
+  readonly counts: Record<PicksSource, number> = { model: 0, heuristics: 0, popularity: 0 };
+  picks = 0;
+
+  private constructor(
+    private readonly writer: ArrowFileWriter,
+    private readonly dictionaryFile: string,
+    private readonly classIds: string[],
+  ) {}
+
+  static async create(file: string, dictionaryFile: string, classIds: string[]): Promise<PicksFileWriter> {
+    return new PicksFileWriter(await ArrowFileWriter.create(file), dictionaryFile, classIds);
+  }
+
+  async add(memberId: string, source: PicksSource, modelVersion: string, rows: CutRow[]): Promise<void> {
+    const member = this.members.id(memberId);
+    const model = this.models.id(modelVersion);
+    this.counts[source] += 1;
+    const b = this.buffer;
+    for (const row of rows) {
+      const rowId = this.rows.id(row.row);
+      row.picks.forEach((pick, i) => {
+        b.member.push(member);
+        b.row.push(rowId);
+        b.position.push(i + 1);
+        b.cls.push(pick.classIdx);
+        b.score.push(pick.score);
+        b.reason.push(this.reasons.id(pick.reason));
+        b.model.push(model);
+      });
+      this.picks += row.picks.length;
+    }
+    if (b.member.length >= 200_000) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const b = this.buffer;
+    if (b.member.length === 0) return;
+    await this.writer.write({
+      member: Uint32Array.from(b.member),
+      row: Int32Array.from(b.row),
+      position: Int32Array.from(b.position),
+      class: Uint32Array.from(b.cls),
+      score: Float32Array.from(b.score),
+      reason: Uint32Array.from(b.reason),
+      model: Int32Array.from(b.model),
+    });
+    this.buffer = { member: [], row: [], position: [], cls: [], score: [], reason: [], model: [] };
+  }
+
+  async close(meta: { generatedAt: Date; runId: string; popularRows: PicksDictionary['popularRows'] }): Promise<PicksDictionary> {
+    await this.flush();
+    await this.writer.close();
+    const dictionary: PicksDictionary = {
+      generatedAt: meta.generatedAt.toISOString(),
+      runId: meta.runId,
+      members: this.members.values,
+      rows: this.rows.values,
+      reasons: this.reasons.values,
+      classIds: this.classIds,
+      modelVersions: this.models.values,
+      popularRows: meta.popularRows,
+      counts: this.counts,
+    };
+    await writeFile(this.dictionaryFile, JSON.stringify(dictionary));
+    return dictionary;
+  }
+}
+
+export async function readPicksDictionary(file: string): Promise<PicksDictionary> {
+  return JSON.parse(await readFile(file, 'utf8')) as PicksDictionary;
+}
+
+/** One member's published rows, strings resolved. */
+export interface MemberPicks {
+  memberId: string;
+  modelVersion: string;
+  rows: { row: string; picks: { classId: string; position: number; score: number; reason: string }[] }[];
+}
+
+/** Streams a picks file member by member, in batches of members. */
+export async function* readPicksByMember(file: string, dictionary: PicksDictionary, membersPerBatch = 1000): AsyncGenerator<MemberPicks[]> {
+  let current: MemberPicks | null = null;
+  let currentMember = -1;
+  let currentRow = -1;
+  let out: MemberPicks[] = [];
+  for await (const batch of readArrowBatches(file)) {
+    const member = numberColumn<Uint32Array>(batch, 'member');
+    const row = numberColumn<Int32Array>(batch, 'row');
+    const position = numberColumn<Int32Array>(batch, 'position');
+    const cls = numberColumn<Uint32Array>(batch, 'class');
+    const score = numberColumn<Float32Array>(batch, 'score');
+    const reason = numberColumn<Uint32Array>(batch, 'reason');
+    const model = numberColumn<Int32Array>(batch, 'model');
+    for (let i = 0; i < batch.numRows; i++) {
+      if (member[i] !== currentMember) {
+        if (current) {
+          out.push(current);
+          if (out.length >= membersPerBatch) {
+            yield out;
+            out = [];
+          }
+        }
+        currentMember = member[i]!;
+        currentRow = -1;
+        current = { memberId: dictionary.members[currentMember]!, modelVersion: dictionary.modelVersions[model[i]!]!, rows: [] };
+      }
+      if (row[i] !== currentRow) {
+        currentRow = row[i]!;
+        current!.rows.push({ row: dictionary.rows[currentRow]!, picks: [] });
+      }
+      current!.rows[current!.rows.length - 1]!.picks.push({
+        classId: dictionary.classIds[cls[i]!]!,
+        position: position[i]!,
+        score: score[i]!,
+        reason: dictionary.reasons[reason[i]!]!,
+      });
+    }
+  }
+  if (current) out.push(current);
+  if (out.length > 0) yield out;
+}

@@ -1,0 +1,195 @@
+import { Catalogue } from '../model/data/catalogue.ts';
+import { extractHistory, type ExtractResult } from './extract.ts';
+import { computePopularity, HeuristicScorer } from '../model/baselines/heuristics.ts';
+import { History } from '../model/data/history.ts';
+import type { DailyPicksOptions } from './options.ts';
+import { ArtifactPaths } from './paths.ts';
+import { DAY_MS } from '../model/data/time.ts';
+import { PicksFileWriter, type PicksSource } from './picks-file.ts';
+import { profileFromWorkouts, profileOf, type MemberProfile } from '../model/data/profiles.ts';
+import { publishPicks, type PublishResult } from './publish.ts';
+import { RankingWriter, readRanking } from './ranking-file.ts';
+import type { PipelineResources } from './resources.ts';
+import { cutRows } from './rows/cut-rows.ts';
+import { defaultRowSpecs } from './rows/row-specs.ts';
+import { TopN } from '../model/data/top-n.ts';
+
+/** What every step knows about its run. */
+export interface StepContext {
+  dagId: string;
+  runId: string;
+  dataInterval: { start: Date; end: Date };
+  options: DailyPicksOptions;
+  log: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export function pathsFor(resources: PipelineResources, step: StepContext): ArtifactPaths {
+  return new ArtifactPaths(resources.config.artifactsDir, step.dagId);
+}
+
+/** extract: workout history (incremental, per day) plus this run's class and member snapshots. */
+export async function extractStep(resources: PipelineResources, step: StepContext): Promise<ExtractResult> {
+  return extractHistory(resources.db, resources.pool, {
+    paths: pathsFor(resources, step),
+    runId: step.runId,
+    interval: step.dataInterval,
+    historyWindowDays: step.options.historyWindowDays,
+    log: step.log,
+  });
+}
+
+export async function loadInputs(extract: ExtractResult, options: DailyPicksOptions) {
+  const catalogue = await Catalogue.load(extract.classesFile);
+  const asOf = new Date(extract.asOf);
+  const history = await History.load(catalogue, { workoutsDir: extract.workoutsDir, membersFile: extract.membersFile, asOf, historyWindowDays: options.historyWindowDays });
+  return { catalogue, history, asOf: asOf.getTime() };
+}
+
+export type HeuristicsResult = {
+  /** Ranking artifact (see ranking-file.ts) of every member with history. */
+  rankingFile: string;
+  membersRanked: number;
+  classes: number;
+  workouts: number;
+  seconds: number;
+};
+
+/**
+ * heuristics: scores every class for every member with history by their usual discipline,
+ * duration and instructor (see HeuristicScorer) and keeps the top `candidateDepth`, classes
+ * already taken excluded. Members are scored one at a time: memory is one score vector.
+ */
+export async function heuristicsStep(resources: PipelineResources, step: StepContext, extract: ExtractResult): Promise<HeuristicsResult> {
+  const started = performance.now();
+  const { catalogue, history, asOf } = await loadInputs(extract, step.options);
+  step.log(`history: ${history.workoutCount} workouts of ${history.memberCount} members over ${catalogue.size} classes (${history.unknownClassWorkouts} workouts of unknown classes skipped)`);
+  const popularity = computePopularity(catalogue, history, asOf);
+  const scorer = new HeuristicScorer(catalogue, popularity, asOf);
+  const top = new TopN(step.options.candidateDepth, catalogue.airedAt);
+  const rankingFile = pathsFor(resources, step).runFile(step.runId, 'ranking-heuristics.arrow');
+  const writer = await RankingWriter.create(rankingFile, step.options.memberBatchSize);
+  const excluded = new Uint8Array(catalogue.size);
+  const topScores = new Float32Array(step.options.candidateDepth);
+  for (let m = 0; m < history.memberCount; m++) {
+    const { start, end } = history.workoutsOf(m);
+    if (end === start) continue;
+    if ((m & 1023) === 0) step.signal?.throwIfAborted();
+    const profile = profileOf(catalogue, history, m);
+    for (const c of profile.taken) excluded[c] = 1;
+    const scores = scorer.score(profile, excluded);
+    const best = top.select(scores);
+    for (let j = 0; j < best.length; j++) topScores[j] = scores[best[j]!]!;
+    await writer.add(history.memberIds[m]!, best, topScores.subarray(0, best.length));
+    for (const c of profile.taken) excluded[c] = 0;
+  }
+  await writer.close();
+  const seconds = (performance.now() - started) / 1000;
+  step.log(`ranked ${writer.members} members (top ${step.options.candidateDepth}) in ${seconds.toFixed(1)} s`);
+  return { rankingFile, membersRanked: writer.members, classes: catalogue.size, workouts: history.workoutCount, seconds };
+}
+
+/** A model's ranking, when the ranker produced one for this run (or the last good model did). */
+export type ModelRanking = {
+  /** Ranking artifacts (one per shard of the members), read in order. */
+  rankingFiles: string[];
+  modelVersion: string;
+};
+
+export type RowsResult = {
+  picksFile: string;
+  dictionaryFile: string;
+  members: number;
+  picks: number;
+  /** Members whose rows came from the model, the heuristics, popularity. */
+  sources: Record<PicksSource, number>;
+  /** Members with history but no workout in `inactiveDays` (heuristic rows even with a model). */
+  inactiveMembers: number;
+  generatedAt: string;
+};
+
+/**
+ * filter rows: cuts each member's ranking into the named rows and `ranked`. Active members
+ * with a model ranking get the model's; inactive members and members the model did not rank
+ * get the heuristics'; members without history get popular classes.
+ */
+export async function rowsStep(resources: PipelineResources, step: StepContext, inputs: { extract: ExtractResult; heuristics: HeuristicsResult; model: ModelRanking | null }): Promise<RowsResult> {
+  const { options } = step;
+  const { catalogue, history, asOf } = await loadInputs(inputs.extract, options);
+  const paths = pathsFor(resources, step);
+  const picksFile = paths.runFile(step.runId, 'picks.arrow');
+  const dictionaryFile = paths.runFile(step.runId, 'picks.json');
+  const writer = await PicksFileWriter.create(picksFile, dictionaryFile, catalogue.classIds);
+  const specs = defaultRowSpecs(options.rowSize, options.rankedSize);
+  const inactiveBefore = asOf - options.inactiveDays * DAY_MS;
+  const isInactive = (m: number) => !(history.lastActive(m) >= inactiveBefore);
+
+  const popularity = computePopularity(catalogue, history, asOf);
+  const popularScorer = new HeuristicScorer(catalogue, popularity, asOf);
+  // Copied: the scorer's buffer is reused by every later score() call.
+  const popularScores = Float64Array.from(popularScorer.score(null));
+  const popularOrder = new TopN(Math.max(options.candidateDepth, options.rankedSize * 3), catalogue.airedAt).select(popularScores);
+  const popular = { classIdx: popularOrder, scores: Float64Array.from(popularOrder, (c) => popularScores[c]!) };
+  const emptyProfile: MemberProfile = profileFromWorkouts(catalogue, [], Number.NaN);
+
+  const covered = new Uint8Array(history.memberCount);
+  let inactiveMembers = 0;
+  const excluded = new Uint8Array(catalogue.size);
+  const emit = async (m: number, source: PicksSource, modelVersion: string, candidates: ArrayLike<number>, scores: ArrayLike<number>) => {
+    const profile = source === 'popularity' ? emptyProfile : profileOf(catalogue, history, m);
+    // A pick that tops up a short row carries the member's heuristic probability for the class
+    // (computed only when a row needs one): the same scale as the heuristics' own picks.
+    let memberScores: Float64Array | null = null;
+    const fillScore = (c: number) => {
+      if (!memberScores) {
+        for (const t of profile.taken) excluded[t] = 1;
+        memberScores = popularScorer.score(source === 'popularity' ? null : profile, excluded);
+        for (const t of profile.taken) excluded[t] = 0;
+      }
+      return memberScores[c]!;
+    };
+    const rows = cutRows({ catalogue, profile, asOf, candidates, scores, named: specs.named, ranked: specs.ranked, popular, fillScore });
+    await writer.add(history.memberIds[m]!, source, modelVersion, rows);
+    covered[m] = 1;
+  };
+  const fromRanking = async (file: string, source: PicksSource, modelVersion: string, accept: (m: number) => boolean) => {
+    for await (const batch of readRanking(file)) {
+      step.signal?.throwIfAborted();
+      for (let i = 0; i < batch.memberIds.length; i++) {
+        const m = history.memberIndex.get(batch.memberIds[i]!);
+        if (m === undefined || covered[m] === 1 || !accept(m)) continue;
+        const from = batch.offsets[i]!;
+        const to = batch.offsets[i + 1]!;
+        await emit(m, source, modelVersion, batch.classIdx.subarray(from, to), batch.scores.subarray(from, to));
+      }
+    }
+  };
+  if (inputs.model) for (const file of inputs.model.rankingFiles) await fromRanking(file, 'model', inputs.model.modelVersion, (m) => !isInactive(m));
+  await fromRanking(inputs.heuristics.rankingFile, 'heuristics', 'heuristics', () => true);
+  for (let m = 0; m < history.memberCount; m++) {
+    const { start, end } = history.workoutsOf(m);
+    if (end > start && isInactive(m)) inactiveMembers += 1;
+    if (covered[m] === 1) continue;
+    await emit(m, 'popularity', 'popularity', popular.classIdx, popular.scores);
+  }
+  const generatedAt = new Date();
+  const popularRows = cutRows({ catalogue, profile: emptyProfile, asOf, candidates: popular.classIdx, scores: popular.scores, named: specs.named, ranked: specs.ranked }).map((row) => ({
+    row: row.row,
+    picks: row.picks.map((p) => ({ classId: catalogue.classIds[p.classIdx]!, score: p.score, reason: p.reason })),
+  }));
+  const dictionary = await writer.close({ generatedAt, runId: step.runId, popularRows });
+  step.log(`rows: ${writer.picks} picks for ${dictionary.members.length} members (model ${writer.counts.model}, heuristics ${writer.counts.heuristics}, popularity ${writer.counts.popularity}; ${inactiveMembers} inactive)`);
+  return { picksFile, dictionaryFile, members: dictionary.members.length, picks: writer.picks, sources: { ...writer.counts }, inactiveMembers, generatedAt: generatedAt.toISOString() };
+}
+
+/** publish: swaps the run's picks in atomically and fills the serving cache. */
+export async function publishStep(resources: PipelineResources, step: StepContext, rows: RowsResult): Promise<PublishResult> {
+  return publishPicks(resources.db, resources.pool, resources.redis, {
+    dagId: step.dagId,
+    runId: step.runId,
+    picksFile: rows.picksFile,
+    dictionaryFile: rows.dictionaryFile,
+    cachePrefix: resources.config.queuePrefix,
+    log: step.log,
+  });
+}
