@@ -1,5 +1,10 @@
+// @ts-check
 // State colours: the Okabe–Ito palette (readable with the common colour-vision deficiencies),
 // and every state also has its own glyph, so no state is told by colour alone.
+
+/** @typedef {{ color: string, fg: string, glyph: string, label: string }} StateStyle */
+
+/** @type {Readonly<Record<string, StateStyle>>} */
 export const STATES = {
   success: { color: '#009E73', fg: '#ffffff', glyph: '✓', label: 'success' },
   failed: { color: '#D55E00', fg: '#ffffff', glyph: '✕', label: 'failed' },
@@ -14,8 +19,14 @@ export const STATES = {
 
 export const LEGEND_ORDER = ['success', 'failed', 'running', 'queued', 'scheduled', 'up_for_retry', 'upstream_failed', 'skipped', 'none'];
 
+/**
+ * A state's style; an unknown state still gets a grey one with its name.
+ * @param {string} state
+ * @returns {StateStyle}
+ */
 export function stateInfo(state) {
   return STATES[state] ?? { color: '#eeeeee', fg: '#000000', glyph: '?', label: String(state) };
 }
 
+/** @type {ReadonlySet<string>} */
 export const ACTIVE_RUN_STATES = new Set(['queued', 'running']);
