@@ -8,6 +8,9 @@
  *   npm run bench:model [-- --json] [--members N] [--classes N] [--days N] [--seed S]
  *                       [--backend wasm|cpu|tensorflow] [--epochs E] [--top N]
  *
+ * `--help` lists the flags and their defaults; a bad value or an unknown flag exits 2 before
+ * anything runs (the shared parser, bench/support/flags.ts).
+ *
  * `--backend` is a preference (selectBackend falls back, logged); without it FLYWHEEL_TF_BACKEND
  * is honoured. Progress and backend lines go to stderr; stdout carries the table or, with
  * `--json`, one JSON object.
@@ -16,7 +19,6 @@
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command, InvalidArgumentError, Option } from 'commander';
 import { selectBackend, TF_BACKEND_NAMES, type SelectedBackend, type TfBackendName } from '../model/backend.ts';
 import { evaluateHoldout, heuristicsCandidate, holdoutSplit, itemKnnCandidate, popularityCandidate, rankerCandidate } from '../model/evaluation/holdout.ts';
 import { RankerScorer } from '../model/ranker/scorer.ts';
@@ -25,6 +27,7 @@ import { syntheticDataset } from '../daily-picks/source/synthetic-data.ts';
 import type { Catalogue } from '../model/data/catalogue.ts';
 import type { History } from '../model/data/history.ts';
 import { DAY_MS } from '../model/data/time.ts';
+import { choice, parseBenchFlags, positiveInteger } from './support/flags.ts';
 
 const TARGETS = { rankToMatmul: 0.5, ndcgVsHeuristics: 1.3, ndcgVsBaseline: 1.0 } as const;
 const UNTIL = new Date('2026-11-01T00:00:00Z');
@@ -47,22 +50,23 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const positive = (raw: string): number => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) throw new InvalidArgumentError('needs a positive integer');
-    return value;
-  };
-  const program = new Command('bench:model')
-    .option('--json', 'print one JSON object on stdout', false)
-    .option('--members <n>', 'members', positive, 20_000)
-    .option('--classes <n>', 'classes', positive, 2_000)
-    .option('--days <n>', 'days of history', positive, 60)
-    .option('--seed <s>', 'seed of the generated data', positive, 1)
-    .addOption(new Option('--backend <name>', 'tfjs backend to try first (default: FLYWHEEL_TF_BACKEND, else the fastest)').choices(TF_BACKEND_NAMES))
-    .option('--epochs <e>', 'training epochs (default: the trainer\'s)', positive)
-    .option('--top <n>', 'classes kept per member when ranking', positive, 100)
-    .parse(argv, { from: 'node' });
-  return program.opts<Options>();
+  return parseBenchFlags(
+    {
+      name: 'bench:model',
+      description: 'Ranker benchmark without the database: the two-tower ranker trained on generated data, every member ranked, holdout quality next to popularity, the heuristics and ItemKNN; speeds against matmuls on the same backend.',
+      flags: {
+        members: positiveInteger('N', 'members', 20_000),
+        classes: positiveInteger('N', 'classes', 2_000),
+        days: positiveInteger('N', 'days of history', 60),
+        seed: positiveInteger('S', 'seed of the generated data', 1),
+        backend: choice('name', 'tfjs backend to try first (default: FLYWHEEL_TF_BACKEND, else the fastest)', TF_BACKEND_NAMES),
+        epochs: positiveInteger('E', "training epochs (default: the trainer's)"),
+        top: positiveInteger('N', 'classes kept per member when ranking', 100),
+      },
+      environment: 'FLYWHEEL_TF_BACKEND  the tfjs backend to try first when --backend is not given',
+    },
+    argv,
+  );
 }
 
 const say = (message: string) => void process.stderr.write(`${message}\n`);
@@ -142,7 +146,7 @@ function target(value: number, min: number) {
   return { value, min, met: Number.isFinite(value) && value >= min };
 }
 
-const options = parseOptions(process.argv);
+const options = parseOptions(process.argv.slice(2));
 const started = performance.now();
 const backend: SelectedBackend = await selectBackend({ ...(options.backend ? { prefer: options.backend } : {}), log: say });
 const data = generate(options);

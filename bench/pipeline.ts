@@ -2,10 +2,14 @@
  * Daily Picks pipeline benchmark: the whole `daily_picks` DAG (extract → heuristics →
  * filter_rows → publish) on generated data, seconds per task, run through the real scheduler,
  * workers and sandboxes (`dags test`). Two runs: the first extracts all history, the second
- * (the next day's run) only what changed. The reference, measured in the same run, is one
- * full read of the workout table into Node through a cursor: the least any pipeline must do.
+ * (the next day's run) only what changed (`--runs 1`: the first only). The reference, measured
+ * in the same run, is one full read of the workout table into Node through a cursor: the least
+ * any pipeline must do.
  *
  *   npm run bench:pipeline [-- --json] [--members N] [--classes N] [--days N] [--seed S] [--reuse] [--runs 1|2]
+ *
+ * `--help` lists the flags and their defaults; a bad value or an unknown flag exits 2 before
+ * anything runs (the shared parser, bench/support/flags.ts).
  *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/flywheel_bench_pipeline),
  * REDIS_URL, BENCH_ARTIFACTS_DIR (default a fresh temp folder).
@@ -13,30 +17,33 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
 import { runDagTest, type DagTestResult } from '../cli/dag-test.ts';
 import { migrateDatabase } from '../core/db/migrate.ts';
 import { seedSource } from '../daily-picks/source/seed.ts';
+import { boolean, integerIn, parseBenchFlags, positiveInteger } from './support/flags.ts';
 
 const TARGET_SECONDS = 600;
 
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    members: { type: 'string', default: '100000' },
-    classes: { type: 'string', default: '5000' },
-    days: { type: 'string', default: '60' },
-    seed: { type: 'string', default: '1' },
-    reuse: { type: 'boolean', default: false },
-    runs: { type: 'string', default: '2' },
+const values = parseBenchFlags({
+  name: 'bench:pipeline',
+  description: 'Daily Picks pipeline benchmark: the whole daily_picks DAG on generated data through the real scheduler, workers and sandboxes, against one full read of the workout table.',
+  flags: {
+    members: positiveInteger('N', 'members seeded', 100_000),
+    classes: positiveInteger('N', 'classes seeded', 5_000),
+    days: positiveInteger('N', 'days of history seeded', 60),
+    seed: integerIn('S', 'seed of the generated data (0 to 4294967295)', 0, 0xffffffff, 1),
+    reuse: boolean('keep the source data already in the database (seed only when it is empty)'),
+    runs: integerIn('1|2', 'daily_picks runs: 1 = the first (all history), 2 = also the next day\'s (incremental)', 1, 2, 2),
   },
+  environment: [
+    'BENCH_DATABASE_URL   default postgres://postgres@127.0.0.1:5432/flywheel_bench_pipeline',
+    'REDIS_URL',
+    'BENCH_ARTIFACTS_DIR  default a fresh temp folder (removed after)',
+  ].join('\n'),
 });
-const members = Number(values.members);
-const classes = Number(values.classes);
-const days = Number(values.days);
-const runs = Math.min(2, Math.max(1, Number(values.runs)));
+const { members, classes, days, runs } = values;
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/flywheel_bench_pipeline';
 const say = (message: string) => {
   if (!values.json) process.stderr.write(`${message}\n`);
@@ -79,7 +86,7 @@ try {
   if (!values.reuse || existing.rows[0]!.n === 0) {
     say(`seeding ${members} members × ${classes} classes × ${days} days …`);
     const started = performance.now();
-    await seedSource(pool, { members, classes, days, seed: Number(values.seed), replace: true });
+    await seedSource(pool, { members, classes, days, seed: values.seed, replace: true });
     seedSeconds = (performance.now() - started) / 1000;
   }
   const counts = await pool.query<{ members: number; classes: number; workouts: number }>(

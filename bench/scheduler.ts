@@ -6,6 +6,9 @@
  *   npm run bench:scheduler [-- --json] [--raw-jobs N] [--wide-tasks N] [--wide-runs N]
  *                           [--chain-tasks N] [--shape-dags N] [--shape-tasks N] [--concurrency N] [--skip-raw]
  *
+ * `--help` lists the flags and their defaults; a bad value or an unknown flag exits 2 before
+ * anything runs (the shared parser, bench/support/flags.ts).
+ *
  * Environment: BENCH_DB_POOL (PostgreSQL pool size, default 10); BENCH_KEEP_DB=1 keeps the bench
  * database for inspection; BENCH_VACUUM=1 runs VACUUM ANALYZE between phases (what autovacuum
  * would do; it is off on these machines). `details.cpuMsPerTask` is the CPU of this process, of
@@ -22,6 +25,7 @@ import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '
 import { triggerDagRun } from '../core/scheduler/actions.ts';
 import { createTestDatabase } from '../test/support/database.ts';
 import { BENCH_DAGS_FOLDER, writeBenchDags } from './dag-files.ts';
+import { boolean, parseBenchFlags, positiveInteger } from './support/flags.ts';
 
 const TARGETS = { ratio: 0.2, hopP50Ms: 5, hopP99Ms: 25, astronomerShapeSeconds: 3 } as const;
 const AIRFLOW_2_SHAPE_SECONDS = 14.3;
@@ -41,25 +45,30 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const numberAfter = (flag: string, fallback: number): number => {
-    const index = argv.indexOf(flag);
-    if (index < 0) return fallback;
-    const value = Number(argv[index + 1]);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} needs a positive integer`);
-    return value;
-  };
-  return {
-    json: argv.includes('--json'),
-    rawJobs: numberAfter('--raw-jobs', 20_000),
-    wideTasks: numberAfter('--wide-tasks', 5_000),
-    wideRuns: numberAfter('--wide-runs', 2),
-    chainTasks: numberAfter('--chain-tasks', 200),
-    shapeDags: numberAfter('--shape-dags', 10),
-    shapeTasks: numberAfter('--shape-tasks', 100),
-    concurrency: numberAfter('--concurrency', 100),
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    skipRaw: argv.includes('--skip-raw'),
-  };
+  const flags = parseBenchFlags(
+    {
+      name: 'bench:scheduler',
+      description: 'Scheduler benchmark: raw BullMQ throughput vs orchestrated throughput, task-to-task hop latency and the Astronomer shape, in one run on the same Redis and PostgreSQL.',
+      flags: {
+        rawJobs: positiveInteger('N', 'no-op jobs in the raw BullMQ measurement', 20_000),
+        wideTasks: positiveInteger('N', 'independent no-op tasks in the wide DAG', 5_000),
+        wideRuns: positiveInteger('N', 'concurrent runs of the wide DAG (the throughput phase)', 2),
+        chainTasks: positiveInteger('N', 'length of the hop-latency chain', 200),
+        shapeDags: positiveInteger('N', 'DAGs in the Astronomer shape', 10),
+        shapeTasks: positiveInteger('N', 'chain length of each Astronomer-shape DAG', 100),
+        concurrency: positiveInteger('N', 'worker concurrency (raw BullMQ and the default pool)', 100),
+        skipRaw: boolean('skip the raw BullMQ measurement (to profile the orchestrator alone)'),
+      },
+      environment: [
+        'REDIS_URL        default redis://127.0.0.1:6379',
+        'BENCH_DB_POOL    PostgreSQL pool size, default 10',
+        'BENCH_KEEP_DB=1  keep the bench database for inspection',
+        'BENCH_VACUUM=1   VACUUM ANALYZE between phases',
+      ].join('\n'),
+    },
+    argv,
+  );
+  return { ...flags, redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,6 +6,9 @@
  *   npm run bench:serve [-- --json] [--members N] [--classes N] [--days N] [--reuse]
  *                       [--connections N] [--duration S] [--rounds N] [--warmup S] [--rate N] [--cpu-prof DIR]
  *
+ * `--help` lists the flags and their defaults; a bad value or an unknown flag exits 2 before
+ * anything runs (the shared parser, bench/support/flags.ts).
+ *
  * Set-up: a dedicated database (BENCH_SERVE_DATABASE_URL, default …/flywheel_bench_serve) is
  * migrated, seeded (`flywheel seed`) and `daily_picks` is run once (`flywheel dags test`), which
  * publishes the picks table and the Redis cache under the prefix `fwbench-serve`. `--reuse` skips
@@ -30,6 +33,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { boolean, parseBenchFlags, positiveInteger, text } from './support/flags.ts';
 
 const TARGETS = { p99Ms: 5, rps: 5000 } as const;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,29 +58,32 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const valueAfter = (flag: string): string | undefined => {
-    const index = argv.indexOf(flag);
-    return index < 0 ? undefined : argv[index + 1];
-  };
-  const numberAfter = (flag: string, fallback: number): number => {
-    const raw = valueAfter(flag);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} needs a positive integer`);
-    return value;
-  };
+  const { cpuProf, ...flags } = parseBenchFlags(
+    {
+      name: 'bench:serve',
+      description: 'Picks serving benchmark: GET /api/v1/members/:memberId/picks under autocannon, next to raw Redis HGET throughput of the same cached values, in one run.',
+      flags: {
+        members: positiveInteger('N', 'members seeded', 20_000),
+        classes: positiveInteger('N', 'classes seeded', 5_000),
+        days: positiveInteger('N', 'days of history seeded', 60),
+        reuse: boolean('skip the set-up when the published set of the same size is still there'),
+        connections: positiveInteger('N', 'HTTP connections (and Redis clients), no pipelining', 10),
+        duration: positiveInteger('S', 'seconds of each part of a round', 5),
+        rounds: positiveInteger('N', 'rounds of (max throughput, fixed rate, Redis HGET); the median ratio is reported', 3),
+        warmup: positiveInteger('S', 'seconds of warm-up load before the rounds', 3),
+        rate: positiveInteger('N', 'requests per second of the fixed-rate run', TARGETS.rps),
+        cpuProf: text('DIR', 'write a V8 CPU profile of the server (node --cpu-prof) into DIR'),
+      },
+      environment: [
+        'BENCH_SERVE_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/flywheel_bench_serve',
+        'REDIS_URL                 default redis://127.0.0.1:6379',
+      ].join('\n'),
+    },
+    argv,
+  );
   return {
-    json: argv.includes('--json'),
-    members: numberAfter('--members', 20_000),
-    classes: numberAfter('--classes', 5_000),
-    days: numberAfter('--days', 60),
-    reuse: argv.includes('--reuse'),
-    connections: numberAfter('--connections', 10),
-    duration: numberAfter('--duration', 5),
-    rounds: numberAfter('--rounds', 3),
-    warmup: numberAfter('--warmup', 3),
-    rate: numberAfter('--rate', TARGETS.rps),
-    cpuProf: valueAfter('--cpu-prof') ? path.resolve(valueAfter('--cpu-prof')!) : null,
+    ...flags,
+    cpuProf: cpuProf ? path.resolve(cpuProf) : null,
     databaseUrl: process.env.BENCH_SERVE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/flywheel_bench_serve',
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   };

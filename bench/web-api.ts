@@ -4,6 +4,9 @@
  * Keyset pagination should make the deep page cost about what the first one does.
  *
  *   node --import tsx bench/web-api.ts [--json] [--runs N] [--requests N]
+ *
+ * `--help` lists the flags and their defaults; a bad value or an unknown flag exits 2 before
+ * anything runs (the shared parser, bench/support/flags.ts).
  */
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -14,18 +17,17 @@ import { createRuntime, createScheduler } from '../core/runtime.ts';
 import { createTestDatabase } from '../test/support/database.ts';
 import { createToken, createUser } from '../web/auth/accounts.ts';
 import { createWebApp, listen } from '../web/server.ts';
+import { parseBenchFlags, positiveInteger } from './support/flags.ts';
 
-const argv = process.argv.slice(2);
-const numberAfter = (flag: string, fallback: number) => {
-  const i = argv.indexOf(flag);
-  if (i < 0) return fallback;
-  const n = Number(argv[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer`);
-  return n;
-};
-const json = argv.includes('--json');
-const runs = numberAfter('--runs', 10_000);
-const requests = numberAfter('--requests', 200);
+const { json, runs, requests } = parseBenchFlags({
+  name: 'bench/web-api.ts',
+  description: 'Web API benchmark: latency of the paginated reads (first page against a deep page) with many runs of one DAG, on the local PostgreSQL.',
+  flags: {
+    runs: positiveInteger('N', 'runs of the DAG inserted', 10_000),
+    requests: positiveInteger('N', 'sequential requests measured per endpoint (after 20 warm-up requests)', 200),
+  },
+  environment: 'TEST_DATABASE_URL  the PostgreSQL server, default postgres://postgres@127.0.0.1:5432/postgres (a fresh database is made and dropped)',
+});
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
