@@ -2,16 +2,21 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { chromiumBinary } from './chromium.ts';
 
-/** Debian's Chromium (playwright cannot download browsers here); `CHROMIUM_PATH` overrides. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { chromiumBinary, type ChromiumBinary } from './chromium.ts';
 /** Screenshots the browser tests keep as artifacts (git-ignored). */
 export const SCREENSHOTS = path.resolve('test-results/screenshots');
+
+/** Flags for every launch: no sandbox (tests run as root), no network beyond the page's own. */
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
  * One headless Chromium for a test file, with the flags this machine needs (no sandbox as
  * root, no background networking), and laptop-sized pages that fail the test on any uncaught
- * error in the page.
+ * error in the page. The browser is the one `npm ci` brings ({@link chromiumBinary}: the
+ * `@sparticuz/chromium` dev dependency, inflated on first use) unless `CHROMIUM_PATH` names
+ * another; if it cannot start, `launch` throws saying which executable it tried.
  */
 export class BrowserSession {
   private readonly contexts: BrowserContext[] = [];
@@ -20,10 +25,13 @@ export class BrowserSession {
 
   static async launch(): Promise<BrowserSession> {
     await mkdir(SCREENSHOTS, { recursive: true });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const binary = await chromiumBinary();
+    let browser: Browser;
+    try {
+      browser = await chromium.launch({ executablePath: binary.executablePath, args: FLAGS, env: { ...process.env, ...binary.env } });
+    } catch (error) {
+      throw new Error(`Could not start Chromium ${binary.executablePath} (from ${binary.source}): ${(error as Error).message}`, { cause: error });
+    }
     return new BrowserSession(browser);
   }
 
