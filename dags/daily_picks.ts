@@ -1,13 +1,17 @@
 import { dag } from 'flywheel';
-import { declareDailyPicks } from '../daily-picks/declare.ts';
 import { validateDailyPicksConf } from '../daily-picks/options.ts';
-import { twoTowerRanker } from '../daily-picks/ranker/declare-ranker.ts';
+import { rankerOptions } from '../daily-picks/ranker/ranker-options.ts';
+import { rankShardTasks, rankTask, trainTask } from '../daily-picks/ranker/tasks.ts';
+import { extractTask, filterRowsTask, heuristicsTask, publishTask, selectRankingTask } from '../daily-picks/tasks.ts';
 
 /**
  * Daily Picks: every day, each member's rows of recommended classes, published atomically to
  * the `picks` table and the serving cache. A two-tower ranker (trained daily in the `gpu` pool,
  * published only when it beats the heuristics and the model in production) ranks active members;
  * the heuristics rank the rest and stand in whenever there is no model to rank with.
+ *
+ * extract ─┬─► heuristics ──────────────────────────────────────────────────────────┬─► filter_rows ─► publish
+ *          └─► train (gpu) ─► rank_shard_0, rank_shard_1 (all_done) ─► rank ─► select_ranking (all_done) ─┘
  */
 export default dag(
   {
@@ -23,6 +27,24 @@ export default dag(
     defaultArgs: { retries: 2, retryDelay: '1m', retryExponentialBackoff: true, executionTimeout: '2h' },
   },
   () => {
-    declareDailyPicks({ ranker: twoTowerRanker() });
+    // Workout history into one Arrow file per day (incremental), plus this run's class and member snapshots.
+    const extract = extractTask();
+    // The baseline and the fallback: every class scored for every member by their habits.
+    const heuristics = heuristicsTask({ extract });
+
+    // The ranker. train: a new model version, promoted only if it wins on the holdout.
+    // The shards run whatever train did (all_done), with the new model or the one in production;
+    // rank joins them (null when there was no model to rank with).
+    const ranker = rankerOptions(); // 2 shards; train in the gpu pool, shards in default
+    const train = trainTask({ extract, ranker });
+    const shards = rankShardTasks({ extract, train, ranker });
+    const rank = rankTask({ shards });
+
+    // Runs whatever the ranker did (all_done) and always succeeds: its ranking, or none (heuristic rows).
+    const selectRanking = selectRankingTask({ rankings: [rank] });
+    // Model rows for active members, heuristic rows for the rest, popular classes without history.
+    const filterRows = filterRowsTask({ extract, heuristics, selectRanking });
+    // The picks table (COPY and swap, the previous set kept) and the Redis serving cache.
+    publishTask({ filterRows });
   },
 );

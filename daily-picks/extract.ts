@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Database } from '../core/db/client.ts';
-import { ArrowFileWriter } from '../model/data/arrow-files.ts';
+import { sqlToArrow } from '../operators/sql-to-arrow.ts';
 import { ArtifactPaths } from './paths.ts';
 import { DAY_MS, utcDay } from '../model/data/time.ts';
 
@@ -54,7 +54,8 @@ async function readManifest(file: string): Promise<Manifest> {
  * Extracts workout history into one Arrow file per UTC day, incrementally: the days of the
  * data interval are always re-read; an older day is re-read only when its row count or
  * highest workout id changed in the source (late or re-imported data), and a day gone from
- * the source is removed. Rows stream through a server-side cursor, one day at a time.
+ * the source is removed. Rows stream through a server-side cursor into Arrow (`sqlToArrow`), one
+ * day at a time.
  * Also snapshots the classes that had aired by the as-of time and the members.
  */
 export async function extractHistory(db: Database, pool: pg.Pool, request: ExtractRequest): Promise<ExtractResult> {
@@ -126,7 +127,7 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
 
   const classesFile = paths.runFile(request.runId, 'classes.arrow');
   const membersFile = paths.runFile(request.runId, 'members.arrow');
-  const classes = await snapshotClasses(db, classesFile, asOf);
+  const classes = await snapshotClasses(pool, classesFile, asOf, request.fetchSize ?? 20_000);
   const members = await snapshotMembers(pool, membersFile, asOf, request.fetchSize ?? 20_000);
   log(`catalogue: ${classes} classes aired before ${asOf.toISOString()}; ${members} members`);
   return {
@@ -144,106 +145,58 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
   };
 }
 
-/** Streams rows of a query through a server-side cursor, `fetchSize` at a time. */
-async function* cursorRows<R>(pool: pg.Pool, text: string, values: unknown[], fetchSize: number): AsyncGenerator<R[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin isolation level repeatable read read only');
-    await client.query(`declare extract_cursor no scroll cursor for ${text}`, values);
-    for (;;) {
-      const { rows } = await client.query<R & object>(`fetch forward ${fetchSize} from extract_cursor`);
-      if (rows.length === 0) break;
-      yield rows;
-    }
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 /** Writes one day's workouts to `file`; returns the row count. */
 async function extractDay(pool: pg.Pool, file: string, start: Date, end: Date, fetchSize: number): Promise<number> {
-  const writer = await ArrowFileWriter.create(file);
-  const rows = cursorRows<{ member_id: string; class_id: string; started_ms: number; completion: number | null }>(
+  const { rows } = await sqlToArrow({
     pool,
-    `select member_id, class_id, (extract(epoch from started_at) * 1000)::float8 as started_ms, completion
-     from source.workout where started_at >= $1 and started_at < $2 order by started_at, workout_id`,
-    [start, end],
+    query: `select member_id, class_id, (extract(epoch from started_at) * 1000)::float8 as started_at, completion
+            from source.workout where started_at >= $1 and started_at < $2 order by started_at, workout_id`,
+    values: [start, end],
+    columns: { member_id: 'utf8', class_id: 'utf8', started_at: 'float64', completion: 'float32' },
+    file,
     fetchSize,
-  );
-  for await (const chunk of rows) {
-    const startedAt = new Float64Array(chunk.length);
-    const completion = new Float32Array(chunk.length);
-    chunk.forEach((row, i) => {
-      startedAt[i] = Number(row.started_ms);
-      completion[i] = row.completion === null ? Number.NaN : Number(row.completion);
-    });
-    await writer.write({
-      member_id: chunk.map((r) => r.member_id),
-      class_id: chunk.map((r) => r.class_id),
-      started_at: startedAt,
-      completion,
-    });
-  }
-  await writer.close();
-  return writer.rows;
-}
-
-async function snapshotClasses(db: Database, file: string, asOf: Date): Promise<number> {
-  const result = await db.execute<{
-    class_id: string;
-    title: string;
-    discipline: string | null;
-    duration_min: number | null;
-    instructor_id: string | null;
-    instructor_name: string | null;
-    language: string | null;
-    difficulty: string | null;
-    aired_ms: number | null;
-    is_encore: boolean;
-  }>(sql`
-    select c.class_id, c.title, c.discipline, c.duration_min, c.instructor_id, i.name as instructor_name, c.language, c.difficulty,
-           (extract(epoch from c.aired_at) * 1000)::float8 as aired_ms, c.is_encore
-    from source.class c left join source.instructor i on i.instructor_id = c.instructor_id
-    where c.aired_at is null or c.aired_at < ${asOf}
-    order by c.class_id`);
-  const rows = result.rows;
-  const writer = await ArrowFileWriter.create(file);
-  await writer.write({
-    class_id: rows.map((r) => r.class_id),
-    title: rows.map((r) => r.title),
-    discipline: rows.map((r) => r.discipline),
-    duration_min: Int32Array.from(rows, (r) => (r.duration_min === null ? -1 : r.duration_min)),
-    instructor_id: rows.map((r) => r.instructor_id),
-    instructor_name: rows.map((r) => r.instructor_name ?? r.instructor_id),
-    language: rows.map((r) => r.language),
-    difficulty: rows.map((r) => r.difficulty),
-    aired_at: Float64Array.from(rows, (r) => (r.aired_ms === null ? Number.NaN : Number(r.aired_ms))),
-    is_encore: rows.map((r) => r.is_encore),
   });
-  await writer.close();
-  return rows.length;
+  return rows;
 }
 
-async function snapshotMembers(pool: pg.Pool, file: string, asOf: Date, fetchSize: number): Promise<number> {
-  const writer = await ArrowFileWriter.create(file);
-  // Members known only from workouts (imported interactions) are members too.
-  const rows = cursorRows<{ member_id: string; signup_ms: number | null }>(
+/** The classes that had aired by `asOf` (or have no air date), with their instructor's name. */
+async function snapshotClasses(pool: pg.Pool, file: string, asOf: Date, fetchSize: number): Promise<number> {
+  const { rows } = await sqlToArrow({
     pool,
-    `select member_id, (extract(epoch from signup_at) * 1000)::float8 as signup_ms from source.member
-     where signup_at is null or signup_at < $1 order by member_id`,
-    [asOf],
+    query: `select c.class_id, c.title, c.discipline, c.duration_min, c.instructor_id, coalesce(i.name, c.instructor_id) as instructor_name, c.language, c.difficulty,
+                   (extract(epoch from c.aired_at) * 1000)::float8 as aired_at, c.is_encore
+            from source.class c left join source.instructor i on i.instructor_id = c.instructor_id
+            where c.aired_at is null or c.aired_at < $1
+            order by c.class_id`,
+    values: [asOf],
+    columns: {
+      class_id: 'utf8',
+      title: 'utf8',
+      discipline: 'utf8',
+      duration_min: { type: 'int32', nullAs: -1 },
+      instructor_id: 'utf8',
+      instructor_name: 'utf8',
+      language: 'utf8',
+      difficulty: 'utf8',
+      aired_at: 'float64',
+      is_encore: 'bool',
+    },
+    file,
     fetchSize,
-  );
-  for await (const chunk of rows) {
-    await writer.write({
-      member_id: chunk.map((r) => r.member_id),
-      signup_at: Float64Array.from(chunk, (r) => (r.signup_ms === null ? Number.NaN : Number(r.signup_ms))),
-    });
-  }
-  await writer.close();
-  return writer.rows;
+  });
+  return rows;
+}
+
+/** The members who had signed up by `asOf`. Members known only from workouts (imported interactions) are members too. */
+async function snapshotMembers(pool: pg.Pool, file: string, asOf: Date, fetchSize: number): Promise<number> {
+  const { rows } = await sqlToArrow({
+    pool,
+    query: `select member_id, (extract(epoch from signup_at) * 1000)::float8 as signup_at from source.member
+            where signup_at is null or signup_at < $1 order by member_id`,
+    values: [asOf],
+    columns: { member_id: 'utf8', signup_at: 'float64' },
+    file,
+    fetchSize,
+  });
+  return rows;
 }

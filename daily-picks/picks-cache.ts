@@ -1,10 +1,12 @@
+import type { Generation, HashCacheKeys } from '../operators/redis-hash-cache.ts';
+
 /**
- * Redis layout of the serving cache, shared by publish (writer) and the picks API (reader).
- * Each publication has its own hash (field = member id), so a swap is one SET of the
- * pointer, and a reader that read the old pointer still finds the old hash: only
- * publications older than `previous` are deleted.
+ * Redis layout of the serving cache, shared by publish (writer, through RedisHashCache) and
+ * the picks API (reader). Each publication has its own hash (field = member id), so a swap is
+ * one SET of the pointer, and a reader that read the old pointer still finds the old hash:
+ * only publications older than `previous` are deleted.
  */
-export class PicksCacheKeys {
+export class PicksCacheKeys implements HashCacheKeys {
   constructor(readonly prefix: string) {}
 
   /** String: id of the publication the API serves. */
@@ -13,12 +15,17 @@ export class PicksCacheKeys {
   }
 
   /** Hash member id → CachedMemberPicks JSON. */
-  members(publicationId: number): string {
+  members(publicationId: Generation): string {
     return `${this.prefix}:picks:pub:${publicationId}:members`;
   }
 
-  /** String: JSON of the publication (modelVersion, generatedAt, popularRows). */
-  meta(publicationId: number): string {
+  /** A publication's hash, as RedisHashCache names it: `members`. */
+  hash(publicationId: Generation): string {
+    return this.members(publicationId);
+  }
+
+  /** String: JSON of the publication (CachedPublicationMeta). */
+  meta(publicationId: Generation): string {
     return `${this.prefix}:picks:pub:${publicationId}:meta`;
   }
 }

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { ArrowFileWriter, numberColumn, readArrowBatches } from '../model/data/arrow-files.ts';
+import { numberColumn, readArrowBatches } from '../model/data/arrow-files.ts';
+import { ArrowFileWriter } from '../operators/arrow-file.ts';
 import type { CutRow } from './rows/cut-rows.ts';
 
 /** Where a member's rows came from. */

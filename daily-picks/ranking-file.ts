@@ -1,5 +1,6 @@
 import { Field, Float32, List, Uint32, Utf8, makeData, makeVector, Table, vectorFromArray } from 'apache-arrow';
-import { ArrowFileWriter, readArrowBatches, stringColumn } from '../model/data/arrow-files.ts';
+import { readArrowBatches, stringColumn } from '../model/data/arrow-files.ts';
+import { ArrowFileWriter } from '../operators/arrow-file.ts';
 
 /**
  * A ranking artifact: one row per ranked member with their best classes, best first.

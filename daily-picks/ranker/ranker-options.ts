@@ -30,3 +30,10 @@ export const DEFAULT_RANKER_STAGE_OPTIONS: RankerStageOptions = {
   rankPool: 'default',
   train: {},
 };
+
+/** The ranker's options: the defaults under `overrides`, checked (1–64 shards). */
+export function rankerOptions(overrides: Partial<RankerStageOptions> = {}): RankerStageOptions {
+  const options: RankerStageOptions = { ...DEFAULT_RANKER_STAGE_OPTIONS, ...overrides };
+  if (!Number.isInteger(options.shards) || options.shards < 1 || options.shards > 64) throw new Error(`ranker shards must be an integer in 1…64 (got ${options.shards})`);
+  return options;
+}

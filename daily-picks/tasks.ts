@@ -1,0 +1,128 @@
+/**
+ * The Daily Picks tasks, one small factory each, to call inside a `dag()` body: a DAG file wires
+ * them by passing each task's handle to the tasks that read it (see dags/daily_picks.ts).
+ * Every factory takes `options`, this DAG's Daily Picks options (a manual run's
+ * `conf.dailyPicks` overrides them per run).
+ */
+import { task, type TaskContext, type TaskHandle } from '../core/sdk/index.ts';
+import type { ExtractResult } from './extract.ts';
+import { resolveOptions, type DailyPicksOptions } from './options.ts';
+import type { PublishResult } from './publish.ts';
+import { withResources } from './resources.ts';
+import { extractStep, heuristicsStep, publishStep, rowsStep, type HeuristicsResult, type ModelRanking, type RowsResult, type StepContext } from './steps.ts';
+
+export type ExtractTask = TaskHandle<'extract', ExtractResult>;
+export type HeuristicsTask = TaskHandle<'heuristics', HeuristicsResult>;
+/** A task whose output is a model's ranking, or null when it had no model to rank with. */
+export type RankingTask = TaskHandle<string, ModelRanking | null>;
+export type SelectRankingTask = TaskHandle<'select_ranking', ModelRanking | null>;
+export type FilterRowsTask = TaskHandle<'filter_rows', RowsResult>;
+export type PublishTask = TaskHandle<'publish', PublishResult>;
+
+/** What every Daily Picks task factory takes. */
+export interface PicksTaskOptions {
+  /** This DAG's Daily Picks options; a manual run's `conf.dailyPicks` overrides them. @defaultValue the defaults (DEFAULT_DAILY_PICKS_OPTIONS) */
+  options?: Partial<DailyPicksOptions>;
+}
+
+/** The step context of a running task: its run, and the DAG's options under the run's conf. */
+export function stepContext(ctx: TaskContext, options: Partial<DailyPicksOptions> | undefined): StepContext {
+  return {
+    dagId: ctx.dagId,
+    runId: ctx.runId,
+    dataInterval: ctx.dataInterval,
+    options: resolveOptions(options, ctx.conf.dailyPicks),
+    log: (message) => ctx.log(message),
+    signal: ctx.signal,
+  };
+}
+
+/** `extract` (sandboxed): workout history into one Arrow file per day, incrementally, and this run's class and member snapshots. */
+export function extractTask({ options }: PicksTaskOptions = {}): ExtractTask {
+  return task({
+    taskId: 'extract',
+    doc: 'Workout history since the last run (one Arrow file per day, incremental) and snapshots of classes and members.',
+    sandboxed: true,
+    run: (ctx): Promise<ExtractResult> => withResources((resources) => extractStep(resources, stepContext(ctx, options))),
+  });
+}
+
+/** `heuristics` (sandboxed, after `extract`): every class scored for every member with history; the baseline and the fallback. */
+export function heuristicsTask({ extract, options }: { extract: ExtractTask } & PicksTaskOptions): HeuristicsTask {
+  return task({
+    taskId: 'heuristics',
+    upstream: [extract],
+    doc: "Scores every class for every member by their usual discipline, duration and instructor: the baseline and the fallback.",
+    sandboxed: true,
+    run: async (ctx): Promise<HeuristicsResult> => {
+      const extracted = await ctx.upstream(extract);
+      return withResources((resources) => heuristicsStep(resources, stepContext(ctx, options), extracted));
+    },
+  });
+}
+
+/**
+ * `select_ranking` (trigger rule `all_done`): runs whatever the ranking tasks did and always
+ * succeeds, returning the first ranking that succeeded, in the order given, or null (heuristic
+ * rows). So `filter_rows` can keep `all_success` and fail fast when extract or heuristics failed.
+ */
+export function selectRankingTask({ rankings }: { rankings: readonly RankingTask[] }): SelectRankingTask {
+  return task({
+    taskId: 'select_ranking',
+    upstream: rankings,
+    triggerRule: 'all_done',
+    doc: 'The first ranking the ranker’s tasks produced, in order of preference; none means heuristic rows.',
+    run: async (ctx): Promise<ModelRanking | null> => {
+      for (const ranking of rankings) {
+        let model: ModelRanking | null;
+        try {
+          model = await ctx.upstream(ranking);
+        } catch (error) {
+          ctx.log.warn(`${ranking.taskId} has no ranking (${(error as Error).message}); trying the next source`);
+          continue;
+        }
+        if (model) {
+          ctx.log(`using ${ranking.taskId}'s ranking (model ${model.modelVersion})`);
+          return model;
+        }
+        ctx.log(`${ranking.taskId} returned no ranking; trying the next source`);
+      }
+      ctx.log.warn('no model ranking this run: rows come from the heuristics');
+      return null;
+    },
+  });
+}
+
+/**
+ * `filter_rows` (sandboxed, after `extract`, `heuristics` and, with a ranker, `select_ranking`):
+ * each member's ranked list cut into the named rows and `ranked`. Active members get the
+ * selected model ranking, the others the heuristics', members without history popular classes.
+ */
+export function filterRowsTask({ extract, heuristics, selectRanking = null, options }: { extract: ExtractTask; heuristics: HeuristicsTask; selectRanking?: SelectRankingTask | null } & PicksTaskOptions): FilterRowsTask {
+  return task({
+    taskId: 'filter_rows',
+    upstream: selectRanking ? [extract, heuristics, selectRanking] : [extract, heuristics],
+    doc: 'Cuts each ranked list into for_your_usual, quick_workout, something_new and ranked; falls back to heuristics or popularity.',
+    sandboxed: true,
+    run: async (ctx): Promise<RowsResult> => {
+      const extracted = await ctx.upstream(extract);
+      const baseline = await ctx.upstream(heuristics);
+      const model = selectRanking ? await ctx.upstream(selectRanking) : null;
+      return withResources((resources) => rowsStep(resources, stepContext(ctx, options), { extract: extracted, heuristics: baseline, model }));
+    },
+  });
+}
+
+/** `publish` (sandboxed, after `filter_rows`): the rows swapped into the `picks` table atomically and the serving cache filled. */
+export function publishTask({ filterRows, options }: { filterRows: FilterRowsTask } & PicksTaskOptions): PublishTask {
+  return task({
+    taskId: 'publish',
+    upstream: [filterRows],
+    doc: 'Swaps the run’s picks into the picks table atomically (the previous set is kept) and fills the serving cache.',
+    sandboxed: true,
+    run: async (ctx): Promise<PublishResult> => {
+      const rows = await ctx.upstream(filterRows);
+      return withResources((resources) => publishStep(resources, stepContext(ctx, options), rows));
+    },
+  });
+}
