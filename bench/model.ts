@@ -113,8 +113,8 @@ function rank(model: TrainedRanker, catalogue: Catalogue, history: History, top:
 
 /** GFLOP/s of [m × k] · [k × n] on the current backend: two warm-ups, then the median (and best) of MATMUL_RUNS. */
 function matmulGflops(m: number, k: number, n: number): { median: number; best: number } {
-  const a = tf.randomUniform([m, k], -1, 1, 'float32', 1) as tf.Tensor2D;
-  const b = tf.randomUniform([k, n], -1, 1, 'float32', 2) as tf.Tensor2D;
+  const a = tf.randomUniform<tf.Rank.R2>([m, k], -1, 1, 'float32', 1);
+  const b = tf.randomUniform<tf.Rank.R2>([k, n], -1, 1, 'float32', 2);
   const once = () => {
     const started = performance.now();
     // The last element depends on the whole product: reading it forces completion without copying [m × n] back.

@@ -248,7 +248,7 @@ async function openCsv<K extends string>(file: string, columns: Record<K, { flag
           yield malformed((error as Error).message);
           return;
         }
-        const skipped = structural as { records: number; message: string } | null;
+        const skipped = structural;
         if (skipped && records >= skipped.records) {
           yield malformed(skipped.message);
           return;

@@ -40,8 +40,8 @@ export function historyBefore(history: History, time: number): History {
   for (let m = 0; m < history.memberCount; m++) {
     const from = history.offsets[m]!;
     const n = offsets[m + 1]! - offsets[m]!;
-    classIdx.set(history.classIdx.subarray(from, from + n), offsets[m]!);
-    startedAt.set(history.startedAt.subarray(from, from + n), offsets[m]!);
+    classIdx.set(history.classIdx.subarray(from, from + n), offsets[m]);
+    startedAt.set(history.startedAt.subarray(from, from + n), offsets[m]);
   }
   return History.fromArrays(history.memberIds, offsets, classIdx, startedAt);
 }

@@ -46,7 +46,7 @@ function plan(inputs: NamedTensorInfoMap, attrs: NamedAttrMap | undefined): Segm
   if (x === undefined || segmentIds === undefined) throw new Error('UnsortedSegmentSum: inputs x and segmentIds are required');
   const numSegments = attrs?.['numSegments'];
   if (typeof numSegments !== 'number' || !Number.isInteger(numSegments) || numSegments < 0) {
-    throw new Error(`UnsortedSegmentSum: numSegments must be a non-negative integer (got ${String(numSegments)})`);
+    throw new Error(`UnsortedSegmentSum: numSegments must be a non-negative integer (got ${JSON.stringify(numSegments)})`);
   }
   if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum: x must be float32 or int32 (got ${x.dtype})`);
   if (segmentIds.dtype !== 'int32') throw new Error(`UnsortedSegmentSum: segmentIds must be int32 (got ${segmentIds.dtype})`);
@@ -81,7 +81,7 @@ function accumulate(out: Numeric, x: ArrayLike<number>, ids: ArrayLike<number>, 
 function numericValues(backend: CpuBackend, info: TensorInfo): ArrayLike<number> {
   const values = backend.data.get(info.dataId).values;
   if (values === undefined || Array.isArray(values)) throw new Error(`UnsortedSegmentSum: no numeric values for a ${info.dtype} tensor on cpu`);
-  return values as ArrayLike<number>;
+  return values;
 }
 
 const cpuKernel: KernelFunc = ({ inputs, backend, attrs }) => {

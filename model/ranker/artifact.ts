@@ -57,9 +57,10 @@ export async function loadRanker(dir: string): Promise<RankerModel> {
   try {
     manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
   } catch (error) {
-    throw new Error(`cannot read the ranker model at ${manifestFile}: ${(error as Error).message}`);
+    throw new Error(`cannot read the ranker model at ${manifestFile}: ${(error as Error).message}`, { cause: error });
   }
-  if (manifest.format !== FORMAT) throw new Error(`${manifestFile} is not a ${FORMAT} model (format ${String(manifest.format)})`);
+  const format: unknown = manifest.format; // what the file says, whatever the type claims
+  if (format !== FORMAT) throw new Error(`${manifestFile} is not a ${FORMAT} model (format ${String(format)})`);
   const bytes = await readFile(path.join(dir, 'weights.bin'));
   const total = manifest.weights.reduce((n, w) => Math.max(n, w.offset + w.length), 0);
   if (bytes.byteLength !== total * 4) throw new Error(`${path.join(dir, 'weights.bin')} holds ${bytes.byteLength} bytes, the manifest expects ${total * 4}`);

@@ -122,8 +122,8 @@ export class RankerNetwork {
     const L = context.historyLength;
     const pooled = poolHistory(historyTable, context.historyIdx.subarray(0, n * L), context.poolWeights.subarray(0, n * POOLS * L), n, POOLS);
     const scalars = tf.tensor2d(context.scalars.subarray(0, n * MEMBER_SCALARS), [n, MEMBER_SCALARS]);
-    const hiddenLayer = tf.relu(tf.add(matMul(tf.concat([pooled, scalars], 1) as tf.Tensor2D, this.w1 as tf.Tensor2D), this.b1));
-    return tf.add(matMul(hiddenLayer as tf.Tensor2D, this.w2 as tf.Tensor2D), this.b2) as tf.Tensor2D;
+    const hiddenLayer = tf.relu(tf.add(matMul(tf.concat<tf.Tensor2D>([pooled, scalars], 1), this.w1 as tf.Tensor2D), this.b1));
+    return tf.add<tf.Tensor2D>(matMul(hiddenLayer as tf.Tensor2D, this.w2 as tf.Tensor2D), this.b2);
   }
 
   /** α per column of a cross row ([width]), each table's weight repeated over its values: member cross rows are scaled by it. */
@@ -149,8 +149,8 @@ export class RankerNetwork {
     }
     const columns = cross.classColumns();
     const [matrix, bias] = tf.tidy(() => [
-      tf.div(tf.concat([tf.transpose(this.classVectors(rows)), tf.tensor2d(columns, [cross.width, size])], 0), temperature) as tf.Tensor2D,
-      tf.div(tf.add(this.classBiases(rows), tf.gather(this.ageBias, tf.tensor1d(ages, 'int32'))), temperature) as tf.Tensor1D,
+      tf.div<tf.Tensor2D>(tf.concat([tf.transpose(this.classVectors(rows)), tf.tensor2d(columns, [cross.width, size])], 0), temperature),
+      tf.div<tf.Tensor1D>(tf.add(this.classBiases(rows), tf.gather(this.ageBias, tf.tensor1d(ages, 'int32'))), temperature),
     ]);
     return { matrix, bias, unaired };
   }
@@ -167,7 +167,7 @@ export class RankerNetwork {
 
 /**
  * `a · b` whose gradient multiplies by explicitly transposed operands: the wasm backend's
- * matmul with a transposed operand runs ~10× slower than on a transposed copy (DESIGN.md).
+ * matmul with a transposed operand runs ~10× slower than on a transposed copy (ARCHITECTURE.md, measured facts).
  */
 export const matMul = tf.customGrad((...args) => {
   const [a, b, save] = args as unknown as [tf.Tensor2D, tf.Tensor2D, (tensors: tf.Tensor[]) => void];
@@ -176,7 +176,7 @@ export const matMul = tf.customGrad((...args) => {
     value: tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
+      return [tf.matMul(dy, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy)];
     },
   };
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;

@@ -13,7 +13,7 @@ export function poolHistory(table: tf.Tensor2D, idx: Int32Array, weights: Float3
   const length = idx.length / batch;
   const dim = table.shape[1];
   if (tf.getBackend() === 'tensorflow') {
-    const items = tf.reshape(tf.gather(table, tf.tensor1d(idx, 'int32')), [batch, length, dim]) as tf.Tensor3D;
+    const items = tf.reshape<tf.Rank.R3>(tf.gather(table, tf.tensor1d(idx, 'int32')), [batch, length, dim]);
     return tf.reshape(tf.matMul(tf.tensor3d(weights, [batch, pools, length]), items), [batch, pools * dim]);
   }
   const pool = tf.customGrad((...args) => {

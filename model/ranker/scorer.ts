@@ -60,7 +60,7 @@ export class RankerScorer {
     this.crossRows = new Float32Array(batchSize * this.cross.width);
     const { matrix, bias, unaired } = network.classSide(rows, this.cross, features.airedAt, asOf, model.temperature);
     this.classMatrix = matrix;
-    this.classBias = unaired.length === 0 ? bias : tf.tidy(() => tf.add(bias, tf.scatterND(tf.tensor2d(unaired, [unaired.length, 1], 'int32'), tf.fill([unaired.length], -1e9), [catalogue.size])) as tf.Tensor1D);
+    this.classBias = unaired.length === 0 ? bias : tf.tidy(() => tf.add<tf.Tensor1D>(bias, tf.scatterND(tf.tensor2d(unaired, [unaired.length, 1], 'int32'), tf.fill([unaired.length], -1e9), [catalogue.size])));
     if (this.classBias !== bias) bias.dispose();
     this.historyTable = tf.tidy(() => network.historyVectors(rows));
     disposeRows(rows);
@@ -82,27 +82,25 @@ export class RankerScorer {
       const at = i * this.cross.width;
       this.cross.memberRow(this.context, i, this.crossRows, at);
       for (let k = 0; k < this.cross.width; k++) this.crossRows[at + k]! *= this.crossScale[k]!;
-      for (const c of new Set(history.classIdx.subarray(history.offsets[m]!, ends[i]!))) taken.push(i, c);
+      for (const c of new Set(history.classIdx.subarray(history.offsets[m], ends[i]))) taken.push(i, c);
     }
     const C = this.size;
-    const [logits, maxLogit, maxProbability] = tf.tidy(() => {
+    const [logits, maxLogit, maxProbability] = tf.tidy((): [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] => {
       const member = this.model.network.memberVectors(this.historyTable, this.context, n);
       const wide = tf.concat([member, tf.tensor2d(this.crossRows.subarray(0, n * this.cross.width), [n, this.cross.width])], 1);
-      let scores = tf.add(tf.matMul(wide, this.classMatrix), this.classBias) as tf.Tensor2D;
+      let scores = tf.add<tf.Tensor2D>(tf.matMul(wide, this.classMatrix), this.classBias);
       if (taken.length > 0) {
         const count = taken.length / 2;
-        scores = tf.add(scores, tf.scatterND(tf.tensor2d(taken, [count, 2], 'int32'), tf.fill([count], -1e9), [n, C])) as tf.Tensor2D;
+        scores = tf.add<tf.Tensor2D>(scores, tf.scatterND(tf.tensor2d(taken, [count, 2], 'int32'), tf.fill([count], -1e9), [n, C]));
       }
       // log-normaliser = max logit − log(max probability): the backend's softmax is fast on wasm
       // (XNNPACK), its exp / logSumExp are not.
-      return [scores, tf.max(scores, 1), tf.max(tf.softmax(scores), 1)] as const;
+      return [scores, tf.max<tf.Tensor1D>(scores, 1), tf.max<tf.Tensor1D>(tf.softmax(scores), 1)];
     });
-    const values = logits.dataSync() as Float32Array;
-    const maxima = maxLogit.dataSync() as Float32Array;
-    const peaks = maxProbability.dataSync() as Float32Array;
-    logits.dispose();
-    maxLogit.dispose();
-    maxProbability.dispose();
+    const values = logits.dataSync<'float32'>();
+    const maxima = maxLogit.dataSync<'float32'>();
+    const peaks = maxProbability.dataSync<'float32'>();
+    tf.dispose([logits, maxLogit, maxProbability]);
     // Top-k on the logits read back: the backend's TopK took ~40 ms for 2048 × 2000 where this takes a few.
     const depth = Math.min(k, C);
     const top = new TopScores(depth);

@@ -175,7 +175,7 @@ function workoutsByDay(history: History, from: number, to: number): Int32Array[]
 
 function memberOfWorkout(history: History): Int32Array {
   const owner = new Int32Array(history.workoutCount);
-  for (let m = 0; m < history.memberCount; m++) owner.fill(m, history.offsets[m]!, history.offsets[m + 1]!);
+  for (let m = 0; m < history.memberCount; m++) owner.fill(m, history.offsets[m], history.offsets[m + 1]);
   return owner;
 }
 
@@ -297,7 +297,7 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
           const negative = tf.add(tf.add(matMul(member, tf.transpose(negVectors)), negBias), hitMask);
           // logSoftmax's gradient is its own (softmax − one-hot); logSumExp's goes through max and a broadcast Equal, slow on wasm.
           const towers = tf.concat([tf.expandDims(positive, 1), negative], 1);
-          const crossLogits = tf.reshape(matMul(crossInputs, tf.reshape(network.crossWeights, [F, 1]) as tf.Tensor2D), [n, R + 1]);
+          const crossLogits = tf.reshape(matMul(crossInputs, tf.reshape<tf.Rank.R2>(network.crossWeights, [F, 1])), [n, R + 1]);
           const logProbabilities = tf.logSoftmax(tf.add(towers, crossLogits));
           return tf.neg(tf.mean(tf.slice(logProbabilities, [0, 0], [-1, 1]))) as tf.Scalar;
         }, true, network.variables);
@@ -411,10 +411,10 @@ function validationLogits(network: RankerNetwork, rows: FeatureRows, features: C
   const result = tf.tidy(() => {
     const member = network.memberVectors(network.historyVectors(rows), context, n);
     const wide = tf.concat([member, tf.tensor2d(crossRows, [n, cross.width])], 1);
-    let logits = tf.add(tf.matMul(wide, side.matrix), side.bias) as tf.Tensor2D;
+    let logits = tf.add<tf.Tensor2D>(tf.matMul(wide, side.matrix), side.bias);
     if (maskIdx.length > 0) {
       const count = maskIdx.length / 2;
-      logits = tf.add(logits, tf.scatterND(tf.tensor2d(maskIdx, [count, 2], 'int32'), tf.fill([count], -1e9), [n, features.size])) as tf.Tensor2D;
+      logits = tf.add<tf.Tensor2D>(logits, tf.scatterND(tf.tensor2d(maskIdx, [count, 2], 'int32'), tf.fill([count], -1e9), [n, features.size]));
     }
     const positive = tf.squeeze(tf.gatherND(logits, tf.tensor2d(Array.from(positives, (c, b) => [b, c]), [n, 2], 'int32')));
     return { logits, positive };

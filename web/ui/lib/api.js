@@ -61,7 +61,7 @@ export async function api(method, path, body) {
   });
   if (res.status === 204) return /** @type {T} */ (null);
   /** @type {unknown} */
-  let data = null;
+  let data;
   try {
     data = await res.json();
   } catch {

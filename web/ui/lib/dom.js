@@ -31,11 +31,12 @@ export function h(tag, attrs = {}, ...children) {
     else if (key === 'dataset') Object.assign(el.dataset, value);
     else if (key === 'style' && typeof value === 'object') Object.assign(el.style, value);
     else if (value === true) el.setAttribute(key, '');
-    else el.setAttribute(key, String(value));
+    else if (typeof value === 'string' || typeof value === 'number') el.setAttribute(key, String(value));
   }
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    if (child instanceof Node) el.append(child);
+    else if (typeof child === 'string' || typeof child === 'number') el.append(document.createTextNode(String(child)));
   }
   return el;
 }

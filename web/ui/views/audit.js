@@ -59,7 +59,7 @@ export async function viewAudit(params) {
     cursor = data.nextCursor;
     more.hidden = !cursor;
   }
-  more.addEventListener('click', () => load(false).catch((e) => toast(messageOf(e), 'error')));
+  more.addEventListener('click', () => void load(false).catch((e) => toast(messageOf(e), 'error')));
 
   put(
     app,

@@ -121,7 +121,7 @@ export async function viewGrid(dagId, params) {
         h('span', {}, 'Next run: ', dag.nextRun ? fmtDate(dag.nextRun.logicalDate, true) : '—'),
         h(
           'button',
-          { type: 'button', disabled: !operator, title: operator ? '' : 'Needs the operator role', onclick: () => triggerDialog(dag, () => refresh()) },
+          { type: 'button', disabled: !operator, title: operator ? '' : 'Needs the operator role', onclick: () => triggerDialog(dag, () => void refresh().catch((e) => toast(messageOf(e), 'error'))) },
           '▶ Trigger',
         ),
       ),

@@ -86,7 +86,7 @@ export async function viewModels(version, params) {
     cursor = data.nextCursor;
     more.hidden = !cursor;
   }
-  more.addEventListener('click', () => load(false).catch((e) => toast(messageOf(e), 'error')));
+  more.addEventListener('click', () => void load(false).catch((e) => toast(messageOf(e), 'error')));
   stage.addEventListener('change', () => {
     history.replaceState(null, '', `#/models${stage.value ? `?stage=${enc(stage.value)}` : ''}`);
     load(true).catch((e) => toast(messageOf(e), 'error'));

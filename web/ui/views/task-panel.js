@@ -89,15 +89,15 @@ export async function renderTaskPanel(ctx, run, taskId) {
         'div',
         { class: 'row-actions' },
         actionButton('↻ Clear', 'clear-task', () =>
-          act(/** @param {ClearResult} r */ (r) => `Cleared ${r.cleared.join(', ')}`, 'POST', `${base}/clear`, { downstream: downstream.checked }),
+          void act(/** @param {ClearResult} r */ (r) => `Cleared ${r.cleared.join(', ')}`, 'POST', `${base}/clear`, { downstream: downstream.checked }),
         ),
         h('label', { class: 'inline', for: 'clear-downstream' }, downstream, ' with downstream'),
       ),
       h(
         'div',
         { class: 'row-actions' },
-        actionButton('✓ Mark success', 'mark-success', () => act(/** @param {MarkResult} r */ (r) => `${taskId} marked success (run ${r.runState})`, 'PATCH', base, { state: 'success' }), ti.state === 'success'),
-        actionButton('✕ Mark failed', 'mark-failed', () => act(/** @param {MarkResult} r */ (r) => `${taskId} marked failed (run ${r.runState})`, 'PATCH', base, { state: 'failed' }), ti.state === 'failed'),
+        actionButton('✓ Mark success', 'mark-success', () => void act(/** @param {MarkResult} r */ (r) => `${taskId} marked success (run ${r.runState})`, 'PATCH', base, { state: 'success' }), ti.state === 'success'),
+        actionButton('✕ Mark failed', 'mark-failed', () => void act(/** @param {MarkResult} r */ (r) => `${taskId} marked failed (run ${r.runState})`, 'PATCH', base, { state: 'failed' }), ti.state === 'failed'),
       ),
       operator ? null : h('p', { class: 'muted small' }, 'Viewers cannot change task state.'),
     ),
