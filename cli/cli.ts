@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { insertAuditEntry } from '../core/db/queries/audit-log.ts';
+import { insertAuditEntry, type AuditHook } from '../core/db/queries/audit-log.ts';
 import { cliActor, jsonOption, print, table } from './support.ts';
-import { ConfigError, loadConfig, redactUrl, type FlywheelConfig } from '../core/config.ts';
+import { loadConfig, redactUrl, type FlywheelConfig } from '../core/config.ts';
 import { runDagTest } from './dag-test.ts';
 import { getDagRun, listDagRuns } from '../core/db/queries/dag-runs.ts';
 import { listDags, setDagPaused } from '../core/db/queries/dags.ts';
@@ -12,7 +12,8 @@ import type { TaskWorker } from '../core/executor/task-worker.ts';
 import { DagBag } from '../core/loader/dag-bag.ts';
 import { applyPoolSlots, setPool } from '../core/pools.ts';
 import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '../core/runtime.ts';
-import { ActionError, backfillDag, clearTasks, triggerDagRun, type AuditHook } from '../core/scheduler/actions.ts';
+import { FlywheelError } from '../core/errors.ts';
+import { backfillDag, clearTasks, triggerDagRun } from '../core/scheduler/actions.ts';
 import type { Scheduler } from '../core/scheduler/scheduler.ts';
 import type { JsonObject } from '../core/sdk/json.ts';
 import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
@@ -72,7 +73,7 @@ async function withRuntime<T>(name: string, work: (runtime: Runtime) => Promise<
 
 async function requireRun(runtime: Runtime, dagId: string, runId: string) {
   const run = await getDagRun(runtime.db, dagId, runId);
-  if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
+  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
   return run;
 }
 
@@ -253,7 +254,7 @@ for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
         if (exists) await cliAudit(paused ? 'dag.pause' : 'dag.unpause', { dagId })(runtime.db, { isPaused: paused });
         return exists;
       });
-      if (!found) throw new ActionError(`no DAG "${dagId}" in the database (has a scheduler or trigger seen it yet?)`, 404);
+      if (!found) throw new FlywheelError('not_found', `no DAG "${dagId}" in the database (has a scheduler or trigger seen it yet?)`);
       print(Boolean(options.json), { dagId, isPaused: paused }, () => `${dagId} ${paused ? 'paused' : 'unpaused'}`);
     });
 }
@@ -300,9 +301,9 @@ tasks
     const result = await withRuntime('cli', async (runtime) => {
       const run = await requireRun(runtime, dagId, runId);
       const instance = await getTaskInstance(runtime.db, run.id, taskId);
-      if (!instance) throw new ActionError(`run "${runId}" has no task "${taskId}"`, 404);
+      if (!instance) throw new FlywheelError('not_found', `run "${runId}" has no task "${taskId}"`);
       const tryNumber = options.try ?? instance.tryNumber;
-      if (tryNumber < 1 || tryNumber > instance.tryNumber) throw new ActionError(`task "${taskId}" has tries 1–${instance.tryNumber}, not ${tryNumber}`, 404);
+      if (tryNumber < 1 || tryNumber > instance.tryNumber) throw new FlywheelError('not_found', `task "${taskId}" has tries 1–${instance.tryNumber}, not ${tryNumber}`);
       const lines = await readLogLines(runtime.db, run.id, taskId, tryNumber);
       const tries = await listTaskTries(runtime.db, run.id, taskId);
       return { tryNumber, lines, tries: tries.length };
@@ -329,9 +330,7 @@ pools
   .addOption(jsonOption())
   .action(async (name: string, options: { slots: number; description?: string; json?: boolean }) => {
     await withRuntime('cli', async (runtime) => {
-      await setPool(runtime.db, runtime.executor, { name, slots: options.slots, ...(options.description ? { description: options.description } : {}) }).catch((error: unknown) => {
-        throw error instanceof RangeError ? new ActionError(error.message) : error;
-      });
+      await setPool(runtime.db, runtime.executor, { name, slots: options.slots, ...(options.description ? { description: options.description } : {}) });
       await cliAudit('pool.set', { target: name })(runtime.db, { slots: options.slots });
     });
     print(Boolean(options.json), { name, slots: options.slots }, () => `pool ${name}: ${options.slots} slots`);
@@ -354,9 +353,10 @@ try {
   } else if ((error as { code?: string; cause?: { code?: string } })?.cause?.code === '42P01' || (error as { code?: string })?.code === '42P01') {
     process.stderr.write('error: the database has no Flywheel tables yet: run `flywheel db migrate` first\n');
     process.exitCode = 2;
-  } else if (error instanceof ActionError || error instanceof ConfigError) {
+  } else if (error instanceof FlywheelError) {
+    // A refusal (a ConfigError too): one line, and its kind's exit code (`EXIT_CODE` in core/errors.ts).
     process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = 2;
+    process.exitCode = error.exitCode;
   } else {
     process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;

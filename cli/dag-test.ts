@@ -5,13 +5,14 @@ import { listTaskInstances } from '../core/db/queries/task-instances.ts';
 import { migrateDatabase } from '../core/db/migrate.ts';
 import type { TaskWorker } from '../core/executor/task-worker.ts';
 import { sql } from 'drizzle-orm';
-import { inTransaction } from '../core/db/transaction.ts';
+import { inTransaction, lockDags } from '../core/db/transaction.ts';
 import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '../core/runtime.ts';
-import { advanceRuns, createTaskInstances, lockDags } from '../core/scheduler/transitions.ts';
-import { ActionError, checkConf } from '../core/scheduler/actions.ts';
+import { FlywheelError } from '../core/errors.ts';
+import { checkConf } from '../core/scheduler/actions.ts';
 import { dataIntervalFor, insertDagRun } from '../core/scheduler/dag-runs.ts';
 import { upsertDags } from '../core/scheduler/dag-sync.ts';
-import type { QueuedTask } from '../core/executor/task-job.ts';
+import { advanceRuns, createTaskInstances } from '../core/state/advance.ts';
+import type { QueuedTask } from '../core/state/queued-task.ts';
 import type { Dag } from '../core/sdk/dag.ts';
 import type { Scheduler } from '../core/scheduler/scheduler.ts';
 import type { JsonObject, JsonValue } from '../core/sdk/json.ts';
@@ -46,9 +47,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
   let scheduler: Scheduler | null = null;
   const started = Date.now();
   try {
-    const dag = await runtime.dags.require(dagId).catch((error: Error) => {
-      throw new ActionError(error.message, 404); // printed as a one-line error, as by `dags trigger`
-    });
+    const dag = await runtime.dags.require(dagId); // not found: a one-line error, as by `dags trigger`
     if (dag.validateConf) await checkConf(dag, options.conf ?? {});
     // Created and started in one transaction: a run left `queued` for a moment is started by any
     // live scheduler on this database, whose workers would then run its tasks. Its first tasks'
@@ -119,7 +118,7 @@ async function createStartedRun(runtime: Runtime, dag: Dag, conf: JsonObject, qu
       // Whoever queues this run's tasks (a live scheduler too) sends them to this process's queues.
       queuePrefix,
     });
-    if (!inserted) throw new ActionError(`DAG "${dag.dagId}" already has a run test__${logicalDate.toISOString()}`, 409);
+    if (!inserted) throw new FlywheelError('conflict', `DAG "${dag.dagId}" already has a run test__${logicalDate.toISOString()}`);
     await createTaskInstances(tx, dag, inserted);
     await tx.execute(sql`update dag_run set state = 'running', start_date = now() where id = ${inserted.id} and state = 'queued'`);
     const { queued } = await advanceRuns(tx, runtime.dags, [inserted.id], { onlyDagRunIds: [inserted.id] });

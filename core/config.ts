@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { FlywheelError } from './errors.ts';
 
 const intFromEnv = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -54,8 +55,12 @@ export interface FlywheelConfig {
   trustProxy: string | null;
 }
 
-export class ConfigError extends Error {
+/** Bad configuration (an environment variable): the CLI prints it and exits 2. */
+export class ConfigError extends FlywheelError {
   override readonly name = 'ConfigError';
+  constructor(message: string) {
+    super('invalid', message);
+  }
 }
 
 /** Reads and validates the configuration; throws a ConfigError naming each bad variable. */

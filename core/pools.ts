@@ -1,6 +1,7 @@
 import { asc, sql } from 'drizzle-orm';
 import type { Database } from './db/client.ts';
 import { pools } from './db/schema/pool.ts';
+import { FlywheelError } from './errors.ts';
 import type { QueueExecutor } from './executor/executor.ts';
 
 /** The pools, with each pool's slot limit applied as its BullMQ queue's global concurrency. */
@@ -10,14 +11,14 @@ export async function applyPoolSlots(db: Database, executor: QueueExecutor): Pro
   return rows.map((pool) => ({ name: pool.name, slots: pool.slots }));
 }
 
-/** Creates or resizes a pool and applies its slot limit to the queue at once. */
+/** Creates or resizes a pool and applies its slot limit to the queue at once. A bad name or slot count is `invalid`. */
 export async function setPool(
   db: Database,
   executor: QueueExecutor,
   pool: { name: string; slots: number; description?: string },
 ): Promise<void> {
-  if (!/^[A-Za-z0-9_-]+$/.test(pool.name)) throw new RangeError(`pool name "${pool.name}" may use letters, digits, _ and - only`);
-  if (!Number.isInteger(pool.slots) || pool.slots < 1) throw new RangeError(`pool slots must be a positive integer, not ${pool.slots}`);
+  if (!/^[A-Za-z0-9_-]+$/.test(pool.name)) throw new FlywheelError('invalid', `pool name "${pool.name}" may use letters, digits, _ and - only`);
+  if (!Number.isInteger(pool.slots) || pool.slots < 1) throw new FlywheelError('invalid', `pool slots must be a positive integer, not ${pool.slots}`);
   await db
     .insert(pools)
     .values({ name: pool.name, slots: pool.slots, description: pool.description ?? null })

@@ -9,11 +9,11 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database, Queryable } from '../core/db/client.ts';
+import type { AuditHook } from '../core/db/queries/audit-log.ts';
 import { getModelVersion, getProductionModel, insertModelVersion, lastVersionSequence, listModelVersions, type ModelListQuery } from '../core/db/queries/models.ts';
 import { modelVersions, type ModelMetrics, type ModelRowCounts, type ModelStage, type ModelStatus, type ModelVersionRow } from '../core/db/schema/model-version.ts';
 import { inTransaction } from '../core/db/transaction.ts';
-import { ActionError, type AuditHook } from '../core/scheduler/actions.ts';
-import type { JsonObject } from '../core/sdk/json.ts';
+import { FlywheelError } from '../core/errors.ts';
 
 export type { ModelMetrics, ModelRowCounts, ModelStage, ModelStatus, ModelVersionRow };
 
@@ -24,8 +24,10 @@ export const METRIC_CANDIDATES = ['ranker', 'heuristics', 'popularity', 'baselin
 export const DEFAULT_MODEL_NAME = 'daily_picks_ranker';
 export const DEFAULT_VERSION_PREFIX = 'ranker';
 
-/** A refused registry operation: 400 bad input, 404 unknown version, 409 wrong state. The API and CLI report it as they do ActionError. */
-export class ModelRegistryError extends ActionError {}
+/** A refused registry operation: `invalid` input, `not_found` version, `conflict` with its state. */
+export class ModelRegistryError extends FlywheelError {
+  override readonly name = 'ModelRegistryError';
+}
 
 const name = z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, _ . - (1–64, starting with a letter)');
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -57,7 +59,7 @@ export type RegisterModelInput = z.input<typeof registerInput>;
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    throw new ModelRegistryError(parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '), 400);
+    throw new ModelRegistryError('invalid', parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
   }
   return parsed.data;
 }
@@ -88,7 +90,7 @@ export async function registerModel(db: Queryable, input: RegisterModelInput, no
         stage: m.status === 'failed' ? 'failed' : 'candidate',
         status: m.status,
         backend: m.backend,
-        params: m.params as JsonObject,
+        params: m.params,
         dataLocation: m.dataLocation ?? null,
         rowCounts: m.rowCounts,
         metrics: m.metrics,
@@ -138,8 +140,8 @@ export async function finishModel(db: Queryable, version: string, input: FinishM
     .returning();
   if (row) return row;
   const existing = await getModelVersion(db, version);
-  if (!existing) throw new ModelRegistryError(`no model version "${version}"`, 404);
-  throw new ModelRegistryError(`model ${version} has already finished (${existing.status})`, 409);
+  if (!existing) throw new ModelRegistryError('not_found', `no model version "${version}"`);
+  throw new ModelRegistryError('conflict', `model ${version} has already finished (${existing.status})`);
 }
 
 export interface PromoteResult {
@@ -159,13 +161,13 @@ export interface PromoteResult {
 export async function promoteModel(db: Database, version: string, options: { by: string; audit?: AuditHook }): Promise<PromoteResult> {
   return inTransaction(db, async (tx) => {
     const found = await getModelVersion(tx, version);
-    if (!found) throw new ModelRegistryError(`no model version "${version}"`, 404);
+    if (!found) throw new ModelRegistryError('not_found', `no model version "${version}"`);
     // One promotion of a model at a time: the second waits, then sees the first's result.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`model_version:${found.modelName}`}))`);
     const row = (await tx.select().from(modelVersions).where(sql`${modelVersions.version} = ${version}`).for('update'))[0]!;
-    if (row.stage === 'production') throw new ModelRegistryError(`model ${version} is already in production`, 409);
+    if (row.stage === 'production') throw new ModelRegistryError('conflict', `model ${version} is already in production`);
     if (row.status !== 'succeeded') {
-      throw new ModelRegistryError(`only a succeeded model can be promoted: ${version} is ${row.status === 'running' ? 'still training' : 'failed'}`, 409);
+      throw new ModelRegistryError('conflict', `only a succeeded model can be promoted: ${version} is ${row.status === 'running' ? 'still training' : 'failed'}`);
     }
     const archived = await tx
       .update(modelVersions)
@@ -180,13 +182,9 @@ export async function promoteModel(db: Database, version: string, options: { by:
   });
 }
 
-export async function getModel(db: Queryable, version: string): Promise<ModelVersionRow | null> {
-  return getModelVersion(db, version);
-}
-
 export async function requireModel(db: Queryable, version: string): Promise<ModelVersionRow> {
   const row = await getModelVersion(db, version);
-  if (!row) throw new ModelRegistryError(`no model version "${version}"`, 404);
+  if (!row) throw new ModelRegistryError('not_found', `no model version "${version}"`);
   return row;
 }
 
@@ -203,7 +201,7 @@ export interface ModelPage {
 
 /** A page of versions, newest first. An unknown cursor is a 400. */
 export async function listModels(db: Queryable, query: ModelListQuery): Promise<ModelPage> {
-  if (query.before !== undefined && !(await getModelVersion(db, query.before))) throw new ModelRegistryError('cursor: not a model version from a previous page', 400);
+  if (query.before !== undefined && !(await getModelVersion(db, query.before))) throw new ModelRegistryError('invalid', 'cursor: not a model version from a previous page');
   const models = await listModelVersions(db, query);
   const last = models.at(-1);
   return { models, nextCursor: models.length === query.limit && last ? last.version : null };

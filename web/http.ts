@@ -1,32 +1,22 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { ActionError } from '../core/scheduler/actions.ts';
-
-/** A request the API rejects, with the HTTP status and the reason (sent as `{ error }`). */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { FlywheelError } from '../core/errors.ts';
 
 function describe(error: z.ZodError): string {
   return error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ');
 }
 
-/** Parses one query parameter; a bad value is a 400 naming the parameter. */
+/** Parses one query parameter; a bad value is `invalid` (400), naming the parameter. */
 export function parseParam<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new HttpError(400, `${name}: ${describe(parsed.error)}`);
+  if (!parsed.success) throw new FlywheelError('invalid', `${name}: ${describe(parsed.error)}`);
   return parsed.data;
 }
 
-/** Parses a query object or JSON body; a bad value is a 400 naming the fields. */
+/** Parses a query object or JSON body; a bad value is `invalid` (400), naming the fields. */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown, what = 'body'): T {
   const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new HttpError(400, `${what}: ${describe(parsed.error)}`);
+  if (!parsed.success) throw new FlywheelError('invalid', `${what}: ${describe(parsed.error)}`);
   return parsed.data;
 }
 
@@ -47,7 +37,7 @@ export function requireJsonBody() {
     const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     if (hasBody && !req.is('application/json')) {
       const type = req.headers['content-type'];
-      next(new HttpError(415, `the body must be JSON (Content-Type: application/json)${type ? `, not ${type.split(';')[0]!.trim()}` : ': the request has no Content-Type'}`));
+      next(new FlywheelError('unsupported_media_type', `the body must be JSON (Content-Type: application/json)${type ? `, not ${type.split(';')[0]!.trim()}` : ': the request has no Content-Type'}`));
       return;
     }
     next();
@@ -85,10 +75,12 @@ function clientErrorReason(error: unknown): string {
 }
 
 /**
- * The error handler: HttpError and ActionError keep their status and reason, and so does any
- * error a library marked with a 4xx `status`/`statusCode` (body-parser's malformed JSON, too
- * large, wrong charset; express's undecodable path escape), which goes to `logClientError` (for
- * a debug line) rather than `log`. The rest is a 500 that says nothing inside, and is `log`ged.
+ * The error handler: a FlywheelError is answered with its kind's status (`HTTP_STATUS` in
+ * core/errors.ts, the one place statuses are decided) and its message as the reason. Any error a
+ * library marked with a 4xx `status`/`statusCode` (body-parser's malformed JSON, too large,
+ * wrong charset; express's undecodable path escape) keeps that status, and goes to
+ * `logClientError` (for a debug line) rather than `log`. The rest is a 500 that says nothing
+ * inside, and is `log`ged.
  */
 export function errorHandler(log: (error: unknown, req: Request) => void, logClientError?: (error: unknown, req: Request) => void) {
   return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
@@ -96,7 +88,7 @@ export function errorHandler(log: (error: unknown, req: Request) => void, logCli
       next(error);
       return;
     }
-    if (error instanceof HttpError || error instanceof ActionError) {
+    if (error instanceof FlywheelError) {
       res.status(error.status).json({ error: error.message });
       return;
     }

@@ -2,8 +2,9 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Database } from '../core/db/client.ts';
+import { FlywheelError } from '../core/errors.ts';
 import { InvalidMemberIdError, PicksReader } from '../daily-picks/picks-reader.ts';
-import { HttpError, parseParam } from './http.ts';
+import { parseParam } from './http.ts';
 
 export interface PicksApiOptions {
   db: Database;
@@ -45,7 +46,7 @@ export function picksRouter(options: PicksApiOptions): express.Router {
   const router = express.Router();
   // `/members//picks`: an empty id, not an unknown endpoint.
   router.get('/members//picks', () => {
-    throw new HttpError(400, 'memberId: is empty');
+    throw new FlywheelError('invalid', 'memberId: is empty');
   });
   router.get('/members/:memberId/picks', async (req, res) => {
     for (const [name, value] of API_HEADERS) res.setHeader(name, value); // on errors too
@@ -54,7 +55,7 @@ export function picksRouter(options: PicksApiOptions): express.Router {
     try {
       ({ body } = await reader.getBody(req.params.memberId, rows));
     } catch (error) {
-      if (error instanceof InvalidMemberIdError) throw new HttpError(400, `memberId: ${error.message}`);
+      if (error instanceof InvalidMemberIdError) throw new FlywheelError('invalid', `memberId: ${error.message}`);
       throw error;
     }
     // The reader builds the JSON of a MemberPicksView as bytes. No ETag: hashing ~27 kB per

@@ -20,9 +20,8 @@ import { sessionRouter } from './api/session.ts';
 import { tasksRouter } from './api/tasks.ts';
 import { authenticate, sessionMiddleware } from './auth/middleware.ts';
 import { picksRouter } from './picks-api.ts';
-import { errorHandler, HttpError, requireJsonBody } from './http.ts';
-
-export { HttpError } from './http.ts';
+import { FlywheelError } from '../core/errors.ts';
+import { errorHandler, requireJsonBody } from './http.ts';
 
 export interface WebAppOptions {
   db: Database;
@@ -151,7 +150,7 @@ export function createWebApp(options: WebAppOptions): express.Express {
   api.use(modelsRouter(context));
   app.use('/api/v1', api);
 
-  app.use('/api', (_req, _res, next) => next(new HttpError(404, 'no such endpoint')));
+  app.use('/api', (_req, _res, next) => next(new FlywheelError('not_found', 'no such endpoint')));
   app.use(
     errorHandler((error, req) => {
       logger.error({ err: error, method: req.method, path: req.path }, 'request failed');

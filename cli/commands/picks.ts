@@ -6,15 +6,15 @@ import { redactUrl } from '../../core/config.ts';
 import { seedSource } from '../../daily-picks/source/seed.ts';
 import { sql } from 'drizzle-orm';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
-import { ActionError } from '../../core/scheduler/actions.ts';
+import { FlywheelError } from '../../core/errors.ts';
 import { cliActor, jsonOption } from '../support.ts';
 import { InvalidMemberIdError, PicksReader, type MemberPicksView } from '../../daily-picks/picks-reader.ts';
 import { currentPublication, PublishError, rollbackPicks } from '../../daily-picks/publish.ts';
 
-/** Bad input and refused actions print one line and exit 2, as the other commands do. */
-function asActionError(error: unknown): never {
-  if (error instanceof InvalidMemberIdError) throw new ActionError(`memberId: ${error.message}`);
-  if (error instanceof PublishError) throw new ActionError(error.message, 409);
+/** The daily-picks errors a user caused, as FlywheelErrors: one line and exit 2, as the other commands do. */
+function asFlywheelError(error: unknown): never {
+  if (error instanceof InvalidMemberIdError) throw new FlywheelError('invalid', `memberId: ${error.message}`);
+  if (error instanceof PublishError) throw new FlywheelError('conflict', error.message);
   throw error;
 }
 import { withResources } from '../../daily-picks/resources.ts';
@@ -84,7 +84,7 @@ async function demo(options: { members: number; classes: number; days: number })
 
 async function showPicks(memberId: string, json: boolean): Promise<void> {
   const config = loadConfig();
-  const view = await withResources(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId)).catch(asActionError);
+  const view = await withResources(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId)).catch(asFlywheelError);
   process.stdout.write(json ? `${JSON.stringify(view, null, 2)}\n` : `${render(view)}\n`);
 }
 
@@ -140,7 +140,7 @@ export function registerPicksCommands(program: Command): void {
           details: { current: swapped.current, previous: swapped.previous },
         });
         return swapped;
-      }).catch(asActionError);
+      }).catch(asFlywheelError);
       process.stdout.write(
         json
           ? `${JSON.stringify(result, null, 2)}\n`

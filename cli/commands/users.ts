@@ -6,29 +6,17 @@ import type { Database } from '../../core/db/client.ts';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
 import { findUserByUsername, listApiTokens, listUsers, publicUser, revokeApiToken, updateUser } from '../../core/db/queries/users.ts';
 import { ROLES, type Role } from '../../core/db/schema/user.ts';
-import { ActionError } from '../../core/scheduler/actions.ts';
-import { AccountError, checkPassword, createToken, createUser, generatePassword, isRole } from '../../web/auth/accounts.ts';
+import { FlywheelError } from '../../core/errors.ts';
+import { checkPassword, createToken, createUser, generatePassword, isRole } from '../../web/auth/accounts.ts';
 import { hashPassword } from '../../web/auth/passwords.ts';
 
-/** The users/tokens commands' database work; an AccountError is bad input (exit 2). */
+/** The users/tokens commands' database work. */
 function withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  return withDatabase(({ db }) => work(db)).catch((error: unknown) => {
-    throw error instanceof AccountError ? new ActionError(error.message, error.status) : error;
-  });
+  return withDatabase(({ db }) => work(db));
 }
 
 function auditCli(db: Database, action: string, target: string, details: Record<string, string | number | boolean | null> = {}) {
   return insertAuditEntry(db, { actor: cliActor(), userId: null, auth: 'cli', action, target, details });
-}
-
-/** A password the policy accepts, or exit 2 with the reason (never the password). */
-function requireGoodPassword(password: string): void {
-  try {
-    checkPassword(password);
-  } catch (error) {
-    if (error instanceof AccountError) throw new ActionError(error.message, error.status);
-    throw error;
-  }
 }
 
 function parseRole(value: string): Role {
@@ -61,7 +49,7 @@ function promptHidden(question: string): Promise<string> {
     muted = true;
     rl.on('SIGINT', () => {
       rl.close();
-      reject(new ActionError('cancelled'));
+      reject(new FlywheelError('invalid', 'cancelled'));
     });
   });
 }
@@ -83,13 +71,13 @@ export function registerAuthCommands(program: Command): void {
         if (process.stdin.isTTY && !options.json) {
           password = await promptHidden(`password for ${username}: `);
           const again = await promptHidden('again: ');
-          if (again !== password) throw new ActionError('the passwords differ');
+          if (again !== password) throw new FlywheelError('invalid', 'the passwords differ');
         } else {
           password = generatePassword();
           generated = true;
         }
       }
-      requireGoodPassword(password);
+      checkPassword(password); // an `invalid` FlywheelError (exit 2) with the reason, never the password
       const user = await withDb(async (db) => {
         const created = await createUser(db, { username, role: options.role, password: password! });
         await auditCli(db, 'user.create', created.username, { role: created.role });
@@ -125,7 +113,7 @@ export function registerAuthCommands(program: Command): void {
     .action(async (username: string, options: { role: Role; json?: boolean }) => {
       const user = await withDb(async (db) => {
         const found = await findUserByUsername(db, username);
-        if (!found) throw new AccountError(`no user "${username}"`, 404);
+        if (!found) throw new FlywheelError('not_found', `no user "${username}"`);
         const updated = await updateUser(db, found.id, { role: options.role });
         await auditCli(db, 'user.set_role', found.username, { from: found.role, to: options.role });
         return publicUser(updated!);
@@ -141,7 +129,7 @@ export function registerAuthCommands(program: Command): void {
       .action(async (username: string, options: { json?: boolean }) => {
         const user = await withDb(async (db) => {
           const found = await findUserByUsername(db, username);
-          if (!found) throw new AccountError(`no user "${username}"`, 404);
+          if (!found) throw new FlywheelError('not_found', `no user "${username}"`);
           const updated = await updateUser(db, found.id, { isActive: active });
           await auditCli(db, `user.${name}`, found.username);
           return publicUser(updated!);
@@ -165,11 +153,11 @@ export function registerAuthCommands(program: Command): void {
           generated = true;
         }
       }
-      requireGoodPassword(password);
+      checkPassword(password); // an `invalid` FlywheelError (exit 2) with the reason, never the password
       const passwordHash = await hashPassword(password);
       await withDb(async (db) => {
         const found = await findUserByUsername(db, username);
-        if (!found) throw new AccountError(`no user "${username}"`, 404);
+        if (!found) throw new FlywheelError('not_found', `no user "${username}"`);
         await updateUser(db, found.id, { passwordHash });
         await auditCli(db, 'user.set_password', found.username);
       });
@@ -209,7 +197,7 @@ export function registerAuthCommands(program: Command): void {
       const rows = await withDb(async (db) => {
         if (!options.user) return listApiTokens(db);
         const found = await findUserByUsername(db, options.user);
-        if (!found) throw new AccountError(`no user "${options.user}"`, 404);
+        if (!found) throw new FlywheelError('not_found', `no user "${options.user}"`);
         return listApiTokens(db, found.id);
       });
       print(
@@ -227,9 +215,9 @@ export function registerAuthCommands(program: Command): void {
     .addOption(jsonOption())
     .action(async (id: string, options: { json?: boolean }) => {
       const tokenId = Number(id);
-      if (!Number.isInteger(tokenId) || tokenId < 1) throw new ActionError(`"${id}" is not a token id`);
+      if (!Number.isInteger(tokenId) || tokenId < 1) throw new FlywheelError('invalid', `"${id}" is not a token id`);
       await withDb(async (db) => {
-        if (!(await revokeApiToken(db, tokenId))) throw new AccountError(`no live token ${tokenId}`, 404);
+        if (!(await revokeApiToken(db, tokenId))) throw new FlywheelError('not_found', `no live token ${tokenId}`);
         await auditCli(db, 'token.revoke', String(tokenId));
       });
       print(Boolean(options.json), { id: tokenId, revoked: true }, `token ${tokenId} revoked`);

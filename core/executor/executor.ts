@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { bullPriorityFor, jobIdFor, type QueuedTask, type TaskJobData } from './task-job.ts';
+import type { QueuedTask } from '../state/queued-task.ts';
+import { bullPriorityFor, jobIdFor, type TaskJobData } from './task-job.ts';
 
 export interface ExecutorOptions {
   connection: ConnectionOptions;

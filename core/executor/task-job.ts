@@ -1,19 +1,7 @@
-/** The payload of one BullMQ job: one try of one task instance. Everything else is read from PostgreSQL. */
-export interface TaskJobData {
-  dagId: string;
-  runId: string;
-  dagRunId: number;
-  taskId: string;
-  tryNumber: number;
-}
+import type { QueuedTask } from '../state/queued-task.ts';
 
-/** A task instance the scheduler moved to `queued`, to be sent to its pool's queue. */
-export interface QueuedTask extends TaskJobData {
-  pool: string;
-  priorityWeight: number;
-  /** The run's private BullMQ prefix, if it has one (see `dag_run.queue_prefix`). */
-  queuePrefix?: string | null;
-}
+/** The payload of one BullMQ job: one try of one task instance. Everything else is read from PostgreSQL. */
+export type TaskJobData = Pick<QueuedTask, 'dagId' | 'runId' | 'dagRunId' | 'taskId' | 'tryNumber'>;
 
 /**
  * The deterministic BullMQ job id of a try: `dag.run.task.try`. Adding a job whose id exists

@@ -2,12 +2,15 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../db/client.ts';
+import { readOutputs } from '../db/queries/task-instances.ts';
 import { appendLogLines, type LogLine } from '../db/queries/task-logs.ts';
+import { inTransaction } from '../db/transaction.ts';
 import type { Logger } from '../logger.ts';
 import type { DagBag } from '../loader/dag-bag.ts';
-import { retryDelayMs } from '../scheduler/run-state.ts';
-import { advanceRuns, finishTries, heartbeatTries, inLockedTransaction, readOutputs, startTries, type StartedTry, type TryOutcome } from '../scheduler/transitions.ts';
 import { TaskCancelledError } from '../sdk/errors.ts';
+import { advanceRuns } from '../state/advance.ts';
+import { retryDelayMs } from '../state/run-state.ts';
+import { finishTries, heartbeatTries, startTries, type StartedTry, type TryOutcome } from '../state/task-tries.ts';
 import type { QueueExecutor } from './executor.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SecretRedactor } from './redact.ts';
@@ -88,14 +91,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       return items.map((item) => byKey.get(tryKey(item)) ?? null);
     });
     this.finishes = new GroupCommit(async (items) => {
-      const queued = await inLockedTransaction(options.db, items.map((item) => item.dagId), async (tx) => {
+      const queued = await inTransaction(options.db, async (tx) => {
         const finished = await finishTries(tx, items, items.flatMap((item) => item.logs));
         const scope = options.onlyDagRunIds ? { onlyDagRunIds: options.onlyDagRunIds } : {};
         // Only the downstream tasks of these tries can have become ready: advance from them.
         const dagIdOf = new Map(items.map((item) => [item.dagRunId, item.dagId]));
         const hints = finished.map((f) => ({ dagRunId: f.dagRunId, dagId: dagIdOf.get(f.dagRunId)!, taskId: f.taskId, state: f.state }));
         return (await advanceRuns(tx, options.dags, finished.map((f) => f.dagRunId), scope, hints)).queued;
-      });
+      }, { lockDags: items.map((item) => item.dagId) });
       try {
         await options.executor.enqueue(queued);
       } catch (error) {

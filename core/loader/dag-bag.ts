@@ -1,6 +1,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { FlywheelError } from '../errors.ts';
 import { Dag } from '../sdk/dag.ts';
 
 /** A DAG file that could not be loaded, and why (the message names the file and, where known, the task). */
@@ -94,16 +95,23 @@ export class DagBag {
     return this.dags.get(dagId);
   }
 
-  /** The DAG, reloading the folder when the last load is stale or the DAG is not known (a file added since). */
+  /**
+   * The DAG, reloading the folder when the last load is stale or the DAG is not known (a file
+   * added since). A `not_found` FlywheelError when it is not defined, or the folder cannot be read.
+   */
   async require(dagId: string): Promise<Dag> {
-    if (Date.now() - this.loadedAt > (this.options.maxAgeMs ?? 30_000)) await this.load();
-    const known = this.dags.get(dagId);
-    if (known) return known;
-    await this.load();
+    try {
+      if (Date.now() - this.loadedAt > (this.options.maxAgeMs ?? 30_000)) await this.load();
+      const known = this.dags.get(dagId);
+      if (known) return known;
+      await this.load();
+    } catch (error) {
+      throw new FlywheelError('not_found', error instanceof Error ? error.message : String(error));
+    }
     const reloaded = this.dags.get(dagId);
     if (!reloaded) {
       const error = this.errors.find((e) => e.message.includes(`"${dagId}"`));
-      throw new Error(`DAG "${dagId}" is not defined in ${this.options.folder}${error ? ` (${error.message})` : ''}`);
+      throw new FlywheelError('not_found', `DAG "${dagId}" is not defined in ${this.options.folder}${error ? ` (${error.message})` : ''}`);
     }
     return reloaded;
   }

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../db/client.ts';
+import type { AuditHook } from '../db/queries/audit-log.ts';
 import { getDagRun } from '../db/queries/dag-runs.ts';
-import { inTransaction } from '../db/transaction.ts';
+import { inTransaction, lockDags } from '../db/transaction.ts';
+import { FlywheelError } from '../errors.ts';
 import type { QueueExecutor } from '../executor/executor.ts';
 import type { DagBag } from '../loader/dag-bag.ts';
 import type { Dag } from '../sdk/dag.ts';
 import type { JsonObject } from '../sdk/json.ts';
 import type { RunType, TaskState } from '../sdk/states.ts';
-import { dataIntervalFor, insertDagRun, runIdFor, startQueuedRuns } from './dag-runs.ts';
+import { advanceRuns } from '../state/advance.ts';
+import { startQueuedRuns } from '../state/run-start.ts';
+import { clearTaskInstances, markTaskInstance, refreshFinishedRunState } from '../state/task-actions.ts';
+import { dataIntervalFor, insertDagRun, runIdFor } from './dag-runs.ts';
 import { upsertDags } from './dag-sync.ts';
-import { advanceRuns, clearTaskInstances, lockDags, markTaskInstance, refreshFinishedRunState } from './transitions.ts';
 
 /** What operator actions (CLI, web) need: the database, the DAG definitions and the queues. */
 export interface ActionContext {
@@ -18,31 +22,6 @@ export interface ActionContext {
   dags: DagBag;
   executor: QueueExecutor;
 }
-
-/** A request that names something that does not exist or cannot be done; the message says why. */
-export class ActionError extends Error {
-  override readonly name = 'ActionError';
-  constructor(
-    message: string,
-    readonly status: 400 | 404 | 409 = 400,
-  ) {
-    super(message);
-  }
-}
-
-async function requireDag(context: ActionContext, dagId: string): Promise<Dag> {
-  try {
-    return await context.dags.require(dagId);
-  } catch (error) {
-    throw new ActionError((error as Error).message, 404);
-  }
-}
-
-/**
- * Records an action inside the action's own transaction (the web API's audit log), so an action
- * is never applied without its record. `outcome` says what it did (run id, tasks cleared).
- */
-export type AuditHook = (tx: Queryable, outcome: JsonObject) => Promise<void>;
 
 export interface TriggerOptions {
   conf?: JsonObject;
@@ -55,24 +34,24 @@ export interface TriggerOptions {
   startNow?: boolean;
 }
 
-/** Runs the DAG's `validateConf` on a manual run's conf; a throw is a 400 with its message as the reason. */
+/** Runs the DAG's `validateConf` on a manual run's conf; a throw is an `invalid` FlywheelError with its message as the reason. */
 export async function checkConf(dag: Dag, conf: JsonObject): Promise<void> {
   try {
     // A copy, so the run keeps exactly the conf it was given; awaited, in case the check is async.
     await (dag.validateConf!(structuredClone(conf)) as unknown);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ActionError(`conf rejected by DAG "${dag.dagId}": ${reason || 'invalid conf'}`, 400);
+    throw new FlywheelError('invalid', `conf rejected by DAG "${dag.dagId}": ${reason || 'invalid conf'}`);
   }
 }
 
 /**
  * Creates a run (manual by default) and starts it right away when `maxActiveRuns` allows. A
- * manual run's conf must pass the DAG's `validateConf` (else a 400 ActionError, and no run).
- * Triggering again with the same explicit `logicalDate` is a 409 ActionError.
+ * manual run's conf must pass the DAG's `validateConf` (else an `invalid` FlywheelError, and no run).
+ * Triggering again with the same explicit `logicalDate` is a `conflict` FlywheelError.
  */
 export async function triggerDagRun(context: ActionContext, dagId: string, options: TriggerOptions = {}) {
-  const dag = await requireDag(context, dagId);
+  const dag = await context.dags.require(dagId);
   const runType = options.runType ?? 'manual';
   const logicalDate = options.logicalDate ?? new Date();
   if (runType === 'manual' && dag.validateConf) await checkConf(dag, options.conf ?? {});
@@ -95,11 +74,11 @@ export async function triggerDagRun(context: ActionContext, dagId: string, optio
     }
     if (!inserted) {
       const existing = options.runId ?? runIdFor(runType, logicalDate);
-      throw new ActionError(
+      throw new FlywheelError(
+        'conflict',
         options.runId || !options.logicalDate
           ? `DAG "${dagId}" already has a run ${existing}`
           : `DAG "${dagId}" already has a run for logical date ${logicalDate.toISOString()} (${existing})`,
-        409,
       );
     }
     await options.audit?.(tx, { runId: inserted.runId, runType, logicalDate: logicalDate.toISOString() });
@@ -113,9 +92,9 @@ export async function triggerDagRun(context: ActionContext, dagId: string, optio
 
 /** Creates backfill runs for every interval whose logical date lies in [from, to]. */
 export async function backfillDag(context: ActionContext, dagId: string, from: Date, to: Date, options: { conf?: JsonObject; triggeredBy?: string } = {}) {
-  const dag = await requireDag(context, dagId);
-  if (!dag.timetable) throw new ActionError(`DAG "${dagId}" has no schedule to backfill`);
-  if (from.getTime() > to.getTime()) throw new ActionError('--from is after --to');
+  const dag = await context.dags.require(dagId);
+  if (!dag.timetable) throw new FlywheelError('invalid', `DAG "${dagId}" has no schedule to backfill`);
+  if (from.getTime() > to.getTime()) throw new FlywheelError('invalid', '--from is after --to');
   const intervals = dag.timetable.intervalsBetween(from, to);
   const { created, queued } = await inTransaction(context.db, async (tx) => {
     await upsertDags(tx, [dag]);
@@ -145,19 +124,19 @@ export async function clearTasks(
   taskId: string,
   options: { downstream?: boolean; audit?: AuditHook } = {},
 ): Promise<string[]> {
-  const dag = await requireDag(context, dagId);
-  if (!dag.tasks.has(taskId)) throw new ActionError(`DAG "${dagId}" has no task "${taskId}"`, 404);
+  const dag = await context.dags.require(dagId);
+  if (!dag.tasks.has(taskId)) throw new FlywheelError('not_found', `DAG "${dagId}" has no task "${taskId}"`);
   const run = await getDagRun(context.db, dagId, runId);
-  if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
+  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
   const taskIds = [taskId, ...(options.downstream ? dag.allDownstreamOf(taskId) : [])];
   return clearInRun(context, dag, run.id, () => Promise.resolve(taskIds), options.audit);
 }
 
 /** Clears every `failed` and `upstream_failed` task instance of a run (Airflow's "clear only failed"). */
 export async function clearFailedTasks(context: ActionContext, dagId: string, runId: string, options: { audit?: AuditHook } = {}): Promise<string[]> {
-  const dag = await requireDag(context, dagId);
+  const dag = await context.dags.require(dagId);
   const run = await getDagRun(context.db, dagId, runId);
-  if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
+  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
   return clearInRun(
     context,
     dag,
@@ -221,20 +200,20 @@ export async function markTaskState(
   state: 'success' | 'failed',
   options: { by?: string; audit?: AuditHook } = {},
 ): Promise<MarkResult> {
-  const dag = await requireDag(context, dagId);
-  if (!dag.tasks.has(taskId)) throw new ActionError(`DAG "${dagId}" has no task "${taskId}"`, 404);
+  const dag = await context.dags.require(dagId);
+  if (!dag.tasks.has(taskId)) throw new FlywheelError('not_found', `DAG "${dagId}" has no task "${taskId}"`);
   const run = await getDagRun(context.db, dagId, runId);
-  if (!run) throw new ActionError(`DAG "${dagId}" has no run "${runId}"`, 404);
+  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
   const { result, queued } = await inTransaction(context.db, async (tx) => {
     await lockDags(tx, [dagId]);
     const current = await tx.execute<{ state: TaskState; try_number: number }>(
       sql`select state, try_number from task_instance where dag_run_id = ${run.id} and task_id = ${taskId}`,
     );
     const row = current.rows[0];
-    if (!row) throw new ActionError(`run "${runId}" has no task instance "${taskId}" yet (the run has not started)`, 409);
-    if (row.state === state) throw new ActionError(`task "${taskId}" is already ${state}`, 409);
+    if (!row) throw new FlywheelError('conflict', `run "${runId}" has no task instance "${taskId}" yet (the run has not started)`);
+    if (row.state === state) throw new FlywheelError('conflict', `task "${taskId}" is already ${state}`);
     const marked = await markTaskInstance(tx, run.id, taskId, { state: row.state, tryNumber: row.try_number }, state, `marked ${state} by ${options.by ?? 'an operator'}`);
-    if (!marked) throw new ActionError(`task "${taskId}" changed state meanwhile; reload and try again`, 409);
+    if (!marked) throw new FlywheelError('conflict', `task "${taskId}" changed state meanwhile; reload and try again`);
     const runRow = await tx.execute<{ state: string }>(sql`select state from dag_run where id = ${run.id}`);
     let runState = runRow.rows[0]?.state ?? run.state;
     let queued: Awaited<ReturnType<typeof advanceRuns>>['queued'] = [];
@@ -258,7 +237,7 @@ export async function setPaused(context: ActionContext, dagId: string, paused: b
   return inTransaction(context.db, async (tx) => {
     const before = await tx.execute<{ is_paused: boolean }>(sql`select is_paused from dag where dag_id = ${dagId} for update`);
     const row = before.rows[0];
-    if (!row) throw new ActionError(`no DAG "${dagId}"`, 404);
+    if (!row) throw new FlywheelError('not_found', `no DAG "${dagId}"`);
     if (row.is_paused !== paused) await tx.execute(sql`update dag set is_paused = ${paused} where dag_id = ${dagId}`);
     await options.audit?.(tx, { isPaused: paused, changed: row.is_paused !== paused });
     return { dagId, isPaused: paused, changed: row.is_paused !== paused };

@@ -2,15 +2,17 @@ import { EventEmitter } from 'node:events';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { appendLogLines } from '../db/queries/task-logs.ts';
-import { inTransaction } from '../db/transaction.ts';
+import { inTransaction, lockDags } from '../db/transaction.ts';
 import type { QueueExecutor } from '../executor/executor.ts';
-import type { QueuedTask } from '../executor/task-job.ts';
 import type { Logger } from '../logger.ts';
 import type { DagBag } from '../loader/dag-bag.ts';
-import { insertDagRun, runIdFor, startQueuedRuns } from './dag-runs.ts';
+import { advanceRuns } from '../state/advance.ts';
+import { queuedTaskFromRow, type QueuedTask } from '../state/queued-task.ts';
+import { startQueuedRuns } from '../state/run-start.ts';
+import { retryDelayMs } from '../state/run-state.ts';
+import { finishTries, type TryOutcome } from '../state/task-tries.ts';
+import { insertDagRun } from './dag-runs.ts';
 import { recordDagFolder, upsertDags } from './dag-sync.ts';
-import { retryDelayMs } from './run-state.ts';
-import { advanceRuns, finishTries, lockDags, queuedTaskFromRow, type TryOutcome } from './transitions.ts';
 
 export interface SchedulerOptions {
   db: Database;
@@ -265,5 +267,3 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 }
-
-export { runIdFor };

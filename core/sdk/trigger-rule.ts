@@ -1,4 +1,4 @@
-/** Airflow's trigger rules; see DESIGN.md for when each runs and what it becomes otherwise. */
+/** Airflow's trigger rules; README.md ("Trigger rules") says when each runs and what it becomes otherwise. */
 export const TRIGGER_RULES = [
   'all_success',
   'all_failed',

@@ -1,9 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { inTransaction } from '../../core/db/transaction.ts';
-import { insertDagRun, startQueuedRuns } from '../../core/scheduler/dag-runs.ts';
+import { inLockedTransaction, inTransaction, lockDags } from '../../core/db/transaction.ts';
+import { insertDagRun } from '../../core/scheduler/dag-runs.ts';
 import { upsertDags } from '../../core/scheduler/dag-sync.ts';
-import { advanceRuns, clearTaskInstances, finishTries, inLockedTransaction, lockDags, startTries, type TryOutcome } from '../../core/scheduler/transitions.ts';
+import { advanceRuns } from '../../core/state/advance.ts';
+import { startQueuedRuns } from '../../core/state/run-start.ts';
+import { clearTaskInstances } from '../../core/state/task-actions.ts';
+import { finishTries, startTries, type TryOutcome } from '../../core/state/task-tries.ts';
 import { dag, task, type AnyTaskHandle, type Dag, type TriggerRule } from '../../core/sdk/index.ts';
 import { useTestDatabase } from '../support/database.ts';
 import { rng } from '../support/rng.ts';

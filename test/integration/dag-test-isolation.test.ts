@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDagTest } from '../../cli/dag-test.ts';
 import { getDagRun } from '../../core/db/queries/dag-runs.ts';
-import type { TryOutcome } from '../../core/scheduler/transitions.ts';
+import type { TryOutcome } from '../../core/state/task-tries.ts';
 import { Harness } from '../support/harness.ts';
 
 describe('dags test next to a live scheduler and worker', () => {

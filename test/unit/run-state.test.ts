@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dag, task, type Dag, type TaskState } from 'flywheel';
-import { finishedRunState, retryDelayMs, settleTasks } from '../../core/scheduler/run-state.ts';
+import { finishedRunState, retryDelayMs, settleTasks } from '../../core/state/run-state.ts';
 import example from '../../dags/examples/example.ts';
 
 const noop = () => {};

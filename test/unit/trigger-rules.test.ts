@@ -4,7 +4,7 @@
  * scheduled, queued, running, up_for_retry) is unfinished.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluateTriggerRule, type TriggerDecision } from '../../core/scheduler/trigger-rules.ts';
+import { evaluateTriggerRule, type TriggerDecision } from '../../core/state/trigger-rules.ts';
 import { TASK_STATES, type TaskState } from '../../core/sdk/states.ts';
 import { TRIGGER_RULES, type TriggerRule } from '../../core/sdk/trigger-rule.ts';
 

@@ -2,7 +2,8 @@ import express from 'express';
 import { z } from 'zod';
 import { auditEntryExists, listAuditEntries } from '../../core/db/queries/audit-log.ts';
 import { requireRole } from '../auth/middleware.ts';
-import { cursorParam, HttpError, limitParam, parseInput } from '../http.ts';
+import { FlywheelError } from '../../core/errors.ts';
+import { cursorParam, limitParam, parseInput } from '../http.ts';
 import type { ApiContext } from './context.ts';
 
 const auditQuery = z.object({
@@ -18,7 +19,7 @@ export function auditRouter(context: ApiContext): express.Router {
   const router = express.Router();
   router.get('/auditLog', requireRole('viewer'), async (req, res) => {
     const q = parseInput(auditQuery, req.query, 'query');
-    if (q.cursor !== undefined && !(await auditEntryExists(context.db, q.cursor))) throw new HttpError(400, 'cursor: no such audit entry');
+    if (q.cursor !== undefined && !(await auditEntryExists(context.db, q.cursor))) throw new FlywheelError('invalid', 'cursor: no such audit entry');
     const entries = await listAuditEntries(context.db, {
       limit: q.limit,
       ...(q.cursor !== undefined ? { before: q.cursor } : {}),

@@ -6,7 +6,8 @@ import type { DagRow } from '../../core/db/schema/dag.ts';
 import { setPaused } from '../../core/scheduler/actions.ts';
 import { DAG_RUN_STATES, RUN_TYPES } from '../../core/sdk/states.ts';
 import { auditHook, requireRole, requireWrite } from '../auth/middleware.ts';
-import { cursorParam, HttpError, limitParam, parseInput, parseParam } from '../http.ts';
+import { FlywheelError } from '../../core/errors.ts';
+import { cursorParam, limitParam, parseInput, parseParam } from '../http.ts';
 import type { ApiContext } from './context.ts';
 
 const RECENT_RUNS = 14;
@@ -39,7 +40,7 @@ export function dagView(row: DagRow) {
 
 export async function requireDagRow(context: ApiContext, dagId: string): Promise<DagRow> {
   const dag = await getDag(context.db, dagId);
-  if (!dag) throw new HttpError(404, `no DAG "${dagId}"`);
+  if (!dag) throw new FlywheelError('not_found', `no DAG "${dagId}"`);
   return dag;
 }
 
@@ -52,7 +53,7 @@ export const runsQuery = z.object({
 
 export async function runsPage(context: ApiContext, dagId: string, query: unknown) {
   const q = parseInput(runsQuery, query, 'query');
-  if (q.cursor !== undefined && !(await runBelongsToDag(context.db, dagId, q.cursor))) throw new HttpError(400, 'cursor: not a run of this DAG');
+  if (q.cursor !== undefined && !(await runBelongsToDag(context.db, dagId, q.cursor))) throw new FlywheelError('invalid', 'cursor: not a run of this DAG');
   const runs = await listRunsPage(context.db, dagId, {
     limit: q.limit,
     ...(q.cursor !== undefined ? { before: q.cursor } : {}),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { pools } from '../../core/db/schema/pool.ts';
 import { setPool } from '../../core/pools.ts';
 import { auditHook, requireRole, requireWrite } from '../auth/middleware.ts';
-import { HttpError, parseInput } from '../http.ts';
+import { parseInput } from '../http.ts';
 import type { ApiContext } from './context.ts';
 
 const poolBody = z
@@ -31,12 +31,7 @@ export function poolsRouter(context: ApiContext): express.Router {
   router.put('/pools/:name', requireWrite('admin'), async (req, res) => {
     const name = req.params.name as string;
     const body = parseInput(poolBody, req.body);
-    try {
-      await setPool(context.db, context.actions.executor, { name, slots: body.slots, ...(body.description !== undefined ? { description: body.description } : {}) });
-    } catch (error) {
-      if (error instanceof RangeError) throw new HttpError(400, error.message);
-      throw error;
-    }
+    await setPool(context.db, context.actions.executor, { name, slots: body.slots, ...(body.description !== undefined ? { description: body.description } : {}) });
     await auditHook(req, 'pool.set', { target: name, details: { slots: body.slots } })(context.db, {});
     res.json({ name, slots: body.slots });
   });

@@ -6,7 +6,8 @@ import type { DagRunRow } from '../../core/db/schema/dag-run.ts';
 import { clearFailedTasks, triggerDagRun } from '../../core/scheduler/actions.ts';
 import type { JsonObject } from '../../core/sdk/json.ts';
 import { auditHook, requireRole, requireWrite } from '../auth/middleware.ts';
-import { HttpError, jsonObject, parseInput } from '../http.ts';
+import { FlywheelError } from '../../core/errors.ts';
+import { jsonObject, parseInput } from '../http.ts';
 import type { ApiContext } from './context.ts';
 import { requireDagRow, runsPage } from './dags.ts';
 
@@ -18,7 +19,7 @@ export function runView(run: DagRunRow) {
 
 export async function requireRun(context: ApiContext, dagId: string, runId: string): Promise<DagRunRow> {
   const run = await getDagRun(context.db, dagId, runId);
-  if (!run) throw new HttpError(404, `DAG "${dagId}" has no run "${runId}"`);
+  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
   return run;
 }
 

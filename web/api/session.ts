@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Database } from '../../core/db/client.ts';
 import { findUserByUsername, publicUser, updateUser } from '../../core/db/queries/users.ts';
 import type { Logger } from '../../core/logger.ts';
-import { HttpError, parseInput } from '../http.ts';
+import { FlywheelError } from '../../core/errors.ts';
+import { parseInput } from '../http.ts';
 import { audit, csrf, LoginThrottle, requireWrite } from '../auth/middleware.ts';
 import { verifyPassword } from '../auth/passwords.ts';
 
@@ -36,7 +37,7 @@ export function sessionRouter(options: { db: Database; logger: Logger }): expres
 
   router.post('/session', async (req, res) => {
     // A cross-site HTML form cannot send JSON: this keeps login itself from being forged.
-    if (!req.is('application/json')) throw new HttpError(415, 'send the credentials as application/json');
+    if (!req.is('application/json')) throw new FlywheelError('unsupported_media_type', 'send the credentials as application/json');
     const body = parseInput(loginBody, req.body);
     const keys = [`user:${body.username.toLowerCase()}`, `ip:${req.ip ?? ''}`];
     throttle.check(keys);
@@ -45,7 +46,7 @@ export function sessionRouter(options: { db: Database; logger: Logger }): expres
     if (!user || !ok || !user.isActive) {
       throttle.fail(keys);
       logger.warn({ username: body.username, ip: req.ip }, 'failed login');
-      throw new HttpError(401, 'wrong username or password');
+      throw new FlywheelError('unauthorized', 'wrong username or password');
     }
     throttle.succeed(keys);
     await regenerate(req); // a fresh session id at login (no session fixation)
@@ -59,7 +60,7 @@ export function sessionRouter(options: { db: Database; logger: Logger }): expres
   });
 
   router.delete('/session', requireWrite('viewer'), async (req, res) => {
-    if (req.auth?.method !== 'session') throw new HttpError(400, 'not a browser session (API tokens are revoked with `flywheel tokens revoke`)');
+    if (req.auth?.method !== 'session') throw new FlywheelError('invalid', 'not a browser session (API tokens are revoked with `flywheel tokens revoke`)');
     await new Promise<void>((resolve, reject) => req.session.destroy((error: unknown) => (error ? reject(error) : resolve())));
     res.clearCookie('flywheel.sid');
     res.status(204).end();

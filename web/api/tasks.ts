@@ -6,7 +6,8 @@ import type { TaskInstanceRow } from '../../core/db/schema/task-instance.ts';
 import type { DagRunRow } from '../../core/db/schema/dag-run.ts';
 import { clearTasks, markTaskState } from '../../core/scheduler/actions.ts';
 import { auditHook, requireRole, requireWrite } from '../auth/middleware.ts';
-import { HttpError, limitParam, parseInput, parseParam } from '../http.ts';
+import { FlywheelError } from '../../core/errors.ts';
+import { limitParam, parseInput, parseParam } from '../http.ts';
 import type { ApiContext } from './context.ts';
 import { requireRun } from './runs.ts';
 
@@ -26,7 +27,7 @@ export interface TryView {
 
 async function requireTaskInstance(context: ApiContext, run: DagRunRow, taskId: string): Promise<TaskInstanceRow> {
   const ti = await getTaskInstance(context.db, run.id, taskId);
-  if (!ti) throw new HttpError(404, `run "${run.runId}" has no task instance "${taskId}"`);
+  if (!ti) throw new FlywheelError('not_found', `run "${run.runId}" has no task instance "${taskId}"`);
   return ti;
 }
 
@@ -98,7 +99,7 @@ export function tasksRouter(context: ApiContext): express.Router {
   router.get(`${base}/:taskId/tries/:tryNumber/logs`, requireRole('viewer'), async (req, res) => {
     const { run, ti } = await load(req.params);
     const tryNumber = parseParam(tryNumberParam, req.params.tryNumber, 'tryNumber');
-    if (tryNumber > ti!.tryNumber) throw new HttpError(404, `task "${ti!.taskId}" has ${ti!.tryNumber === 0 ? 'no tries yet' : `tries 1–${ti!.tryNumber}`}, not ${tryNumber}`);
+    if (tryNumber > ti!.tryNumber) throw new FlywheelError('not_found', `task "${ti!.taskId}" has ${ti!.tryNumber === 0 ? 'no tries yet' : `tries 1–${ti!.tryNumber}`}, not ${tryNumber}`);
     const q = parseInput(logsQuery, req.query, 'query');
     const lines = await readLogPage(context.db, run.id, ti!.taskId, tryNumber, { limit: q.limit, ...(q.after !== undefined ? { after: q.after } : {}) });
     res.json({ tryNumber, lines, nextAfter: lines.at(-1)?.id ?? q.after ?? 0, more: lines.length === q.limit });

@@ -4,13 +4,12 @@ import connectPgSimple from 'connect-pg-simple';
 import { csrfSync } from 'csrf-sync';
 import type pg from 'pg';
 import type { Database, Queryable } from '../../core/db/client.ts';
-import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
+import { insertAuditEntry, type AuditHook } from '../../core/db/queries/audit-log.ts';
 import { findUserByTokenHash, getUserById, publicUser, touchApiToken, type PublicUser } from '../../core/db/queries/users.ts';
 import type { Role } from '../../core/db/schema/user.ts';
+import { FlywheelError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { AuditHook } from '../../core/scheduler/actions.ts';
 import type { JsonObject } from '../../core/sdk/json.ts';
-import { HttpError } from '../http.ts';
 import { hashApiToken } from './tokens.ts';
 
 declare module 'express-session' {
@@ -93,9 +92,9 @@ export function authenticate(db: Database): RequestHandler {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!match) throw new HttpError(401, 'Authorization header must be "Bearer <token>"');
+      if (!match) throw new FlywheelError('unauthorized', 'Authorization header must be "Bearer <token>"');
       const found = await findUserByTokenHash(db, hashApiToken(match[1]!));
-      if (!found) throw new HttpError(401, 'invalid, revoked or expired API token');
+      if (!found) throw new FlywheelError('unauthorized', 'invalid, revoked or expired API token');
       await touchApiToken(db, found.tokenId);
       req.auth = { user: publicUser(found.user), method: 'token' };
       next();
@@ -115,8 +114,8 @@ export function authenticate(db: Database): RequestHandler {
 /** Reads need at least `role`: anonymous → 401, too weak → 403. */
 export function requireRole(role: Role): RequestHandler {
   return (req, _res, next) => {
-    if (!req.auth) throw new HttpError(401, 'authentication required: log in or send "Authorization: Bearer <token>"');
-    if (!hasRole(req.auth.user, role)) throw new HttpError(403, `this needs the ${role} role; ${req.auth.user.username} is ${req.auth.user.role}`);
+    if (!req.auth) throw new FlywheelError('unauthorized', 'authentication required: log in or send "Authorization: Bearer <token>"');
+    if (!hasRole(req.auth.user, role)) throw new FlywheelError('forbidden', `this needs the ${role} role; ${req.auth.user.username} is ${req.auth.user.role}`);
     next();
   };
 }
@@ -134,7 +133,7 @@ export function requireWrite(role: Role): RequestHandler {
         return;
       }
       if (req.auth!.method === 'session' && !csrf.isRequestValid(req)) {
-        next(new HttpError(403, 'missing or invalid CSRF token (send the x-csrf-token header from GET /api/v1/session)'));
+        next(new FlywheelError('forbidden', 'missing or invalid CSRF token (send the x-csrf-token header from GET /api/v1/session)'));
         return;
       }
       next();
@@ -199,7 +198,7 @@ export class LoginThrottle {
   check(keys: string[]): void {
     const now = Date.now();
     const over = keys.some((key) => this.recent(key, now).length >= (this.limits[key.split(':')[0]!] ?? 10));
-    if (over) throw new HttpError(429, 'too many failed logins; wait a few minutes and try again');
+    if (over) throw new FlywheelError('too_many_requests', 'too many failed logins; wait a few minutes and try again');
   }
 
   fail(keys: string[]): void {

@@ -16,7 +16,3 @@ export function hashApiToken(token: string): string {
 export function tokenDisplayPrefix(token: string): string {
   return token.slice(0, TOKEN_PREFIX.length + 6);
 }
-
-export function looksLikeApiToken(value: string): boolean {
-  return /^fw_[A-Za-z0-9_-]{43}$/.test(value);
-}

@@ -3,6 +3,12 @@ import type { Queryable } from '../client.ts';
 import type { AuditAuth } from '../schema/audit-log.ts';
 import type { JsonObject } from '../../sdk/json.ts';
 
+/**
+ * Records an action inside the action's own transaction (the audit log), so an action is never
+ * applied without its record. `outcome` says what it did (run id, tasks cleared).
+ */
+export type AuditHook = (tx: Queryable, outcome: JsonObject) => Promise<void>;
+
 export interface AuditEntry {
   actor: string;
   userId: number | null;

@@ -1,7 +1,9 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Queryable } from '../client.ts';
 import { taskInstances, type TaskInstanceRow } from '../schema/task-instance.ts';
 import { taskTries, type TaskTryRow } from '../schema/task-try.ts';
+import type { JsonValue } from '../../sdk/json.ts';
+import type { TaskState } from '../../sdk/states.ts';
 
 export async function listTaskInstances(db: Queryable, dagRunId: number): Promise<TaskInstanceRow[]> {
   return db.select().from(taskInstances).where(eq(taskInstances.dagRunId, dagRunId)).orderBy(asc(taskInstances.taskId));
@@ -19,4 +21,13 @@ export async function listTaskTries(db: Queryable, dagRunId: number, taskId: str
     .from(taskTries)
     .where(and(eq(taskTries.dagRunId, dagRunId), eq(taskTries.taskId, taskId)))
     .orderBy(asc(taskTries.tryNumber));
+}
+
+/** Outputs of the given upstream tasks of a run that succeeded (XCom `return_value`). */
+export async function readOutputs(tx: Queryable, dagRunId: number, taskIds: readonly string[]): Promise<Map<string, { state: TaskState; output: JsonValue | null }>> {
+  if (taskIds.length === 0) return new Map();
+  const result = await tx.execute<{ task_id: string; state: TaskState; output: JsonValue | null }>(sql`
+    select task_id, state, output from task_instance where dag_run_id = ${dagRunId} and task_id = any(${sql.param([...taskIds])}::text[])
+  `);
+  return new Map(result.rows.map((row) => [row.task_id, { state: row.state, output: row.output }]));
 }

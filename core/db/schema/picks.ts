@@ -23,12 +23,12 @@ function picksColumns() {
  * The published picks: exactly one run's set. A view over that publication's own table
  * (`picks_set_<publication id>`, primary key member_id, row, position): publishing loads a new
  * table and repoints the view in one transaction, so readers see the old set or the new one,
- * and grants on `picks` and views built on it stay as they are. Made by migration 0009.
+ * and grants on `picks` and views built on it stay as they are. Made by migration 0009, with
+ * `picks_previous` (the set shown before the last publish or rollback), which only publish and
+ * rollback use, in plain SQL, so it has no drizzle object. `.existing()`: drizzle-kit writes no
+ * DDL for these views.
  */
 export const picks = pgView('picks', picksColumns()).existing();
-
-/** The set `picks` showed before the last publish (or rollback): `flywheel picks rollback` swaps them. */
-export const picksPrevious = pgView('picks_previous', picksColumns()).existing();
 
 export type PickRow = typeof picks.$inferSelect;
 

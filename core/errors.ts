@@ -1,0 +1,67 @@
+/**
+ * The one error type a user sees: a request that names something that does not exist, breaks a
+ * rule or cannot be done now. Every layer throws it as it is; nothing translates it. The web API
+ * answers it with `HTTP_STATUS[kind]` and `{ error: message }` (web/http.ts), the CLI prints
+ * `error: message` and exits with `EXIT_CODE[kind]` (cli/cli.ts). Anything else is a bug: a 500
+ * that says nothing inside, or exit 1 with the stack.
+ */
+
+/** Why a request was refused. */
+export type ErrorKind =
+  /** Bad input: a malformed value, a rule it breaks. */
+  | 'invalid'
+  /** No credentials, or credentials that are not valid. */
+  | 'unauthorized'
+  /** Valid credentials without the right (role, CSRF token). */
+  | 'forbidden'
+  /** It names something that does not exist. */
+  | 'not_found'
+  /** It cannot be done in the current state (it exists already, it changed meanwhile). */
+  | 'conflict'
+  /** A body that is not JSON. */
+  | 'unsupported_media_type'
+  /** Too many attempts; wait and try again. */
+  | 'too_many_requests';
+
+/** The HTTP status of each kind: the one place it is decided. */
+export const HTTP_STATUS = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unsupported_media_type: 415,
+  too_many_requests: 429,
+} as const satisfies Record<ErrorKind, number>;
+
+/** The CLI exit code of each kind: the one place it is decided. Every refusal is bad input, exit 2. */
+export const EXIT_CODE = {
+  invalid: 2,
+  unauthorized: 2,
+  forbidden: 2,
+  not_found: 2,
+  conflict: 2,
+  unsupported_media_type: 2,
+  too_many_requests: 2,
+} as const satisfies Record<ErrorKind, number>;
+
+/** A refused request; the message says why and is shown to the user as it is. */
+export class FlywheelError extends Error {
+  override readonly name: string = 'FlywheelError';
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** The HTTP status the web API answers with. */
+  get status(): (typeof HTTP_STATUS)[ErrorKind] {
+    return HTTP_STATUS[this.kind];
+  }
+
+  /** The exit code of a CLI command that fails with it. */
+  get exitCode(): number {
+    return EXIT_CODE[this.kind];
+  }
+}
