@@ -79,7 +79,7 @@ export function registerAuthCommands(program: Command): void {
       }
       checkPassword(password); // an `invalid` FlywheelError (exit 2) with the reason, never the password
       const user = await withDb(async (db) => {
-        const created = await createUser(db, { username, role: options.role, password: password! });
+        const created = await createUser(db, { username, role: options.role, password: password });
         await auditCli(db, 'user.create', created.username, { role: created.role });
         return created;
       });

@@ -29,7 +29,7 @@ function findNonJson(value: unknown, path: string, seen: Set<object>): string | 
           if (found) return found;
         }
       } else {
-        const proto = Object.getPrototypeOf(value);
+        const proto: unknown = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) return `${path} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain object`;
         for (const [key, item] of Object.entries(value)) {
           const found = findNonJson(item, `${path}.${key}`, seen);

@@ -321,7 +321,7 @@ export function task<const TId extends string, const TUpstream extends readonly 
     throw new DagDefinitionError(`DAG "${dagId}", task "${taskId}": ${(error as Error).message}`, dagId, taskId);
   }
   builder.tasks.push(definition);
-  return { taskId: options.taskId, dagId } as TaskHandle<TId, Awaited<TOut>>;
+  return { taskId: options.taskId, dagId };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -33,7 +33,7 @@ export function cronExpressionFor(schedule: string): string {
   try {
     CronExpressionParser.parse(trimmed, { strict: false });
   } catch (error) {
-    throw new Error(`cron schedule ${JSON.stringify(schedule)} is invalid: ${(error as Error).message}`);
+    throw new Error(`cron schedule ${JSON.stringify(schedule)} is invalid: ${(error as Error).message}`, { cause: error });
   }
   return trimmed;
 }

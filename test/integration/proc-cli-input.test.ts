@@ -43,15 +43,15 @@ describe('CLI bad input', { timeout: 120_000 }, () => {
       cli('dags', 'trigger', 'input_checked', 'extra'),
       cli('dags'),
     ]);
-    expectRejected(array!, /option '--conf <json>' argument '\[1\]' is invalid\. must be a JSON object/);
-    expectRejected(notJson!, /option '--conf <json>' argument 'notjson' is invalid\. not JSON: /);
-    expectRejected(badDate!, /"notadate" is not an ISO 8601 date/);
-    expectRejected(badRole!, /option '--role <role>' argument 'superuser' is invalid/);
-    expectRejected(missingArg!, /missing required argument 'dagId'/);
-    expectRejected(missingOption!, /required option '--to <iso>' not specified/);
-    expectRejected(unknownOption!, /unknown option '--bogus'/);
-    expectRejected(extraArg!, /too many arguments/);
-    expectRejected(noCommand!, /Usage: flywheel dags/);
+    expectRejected(array, /option '--conf <json>' argument '\[1\]' is invalid\. must be a JSON object/);
+    expectRejected(notJson, /option '--conf <json>' argument 'notjson' is invalid\. not JSON: /);
+    expectRejected(badDate, /"notadate" is not an ISO 8601 date/);
+    expectRejected(badRole, /option '--role <role>' argument 'superuser' is invalid/);
+    expectRejected(missingArg, /missing required argument 'dagId'/);
+    expectRejected(missingOption, /required option '--to <iso>' not specified/);
+    expectRejected(unknownOption, /unknown option '--bogus'/);
+    expectRejected(extraArg, /too many arguments/);
+    expectRejected(noCommand, /Usage: flywheel dags/);
     expect(await runCount()).toBe(before);
 
     for (const args of [['--help'], ['dags', '--help'], ['dags', 'trigger', '--help'], ['users', 'create', '--help']]) {

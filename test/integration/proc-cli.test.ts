@@ -171,15 +171,15 @@ describe('flywheel CLI', { timeout: 120_000 }, () => {
       cli('dags', 'pause', 'no_such_dag', '--json'),
       cli('dags', 'trigger', 'proc_cli', '--logical-date', 'yesterday', '--json'),
     ]);
-    expectRejected(array!, 2, /option '--conf <json>' argument '\[1\]' is invalid\. must be a JSON object/);
-    expectRejected(notJson!, 2, /option '--conf <json>' argument 'notjson' is invalid\. not JSON: /);
-    expectRejected(unknownDag!, 2, /^error: DAG "no_such_dag" is not defined in .*dags-proc$/m);
-    expectRejected(unknownTestDag!, 2, /^error: DAG "no_such_dag" is not defined in .*dags-proc$/m);
-    expect(unknownTestDag!.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
-    expectRejected(unknownRun!, 2, /^error: DAG "proc_cli" has no run "no_such_run"$/m);
-    expectRejected(unknownTask!, 2, /^error: DAG "proc_cli" has no task "no_such_task"$/m);
-    expectRejected(pauseUnknown!, 2, /no DAG "no_such_dag"/);
-    expectRejected(badDate!, 2, /"yesterday" is not an ISO 8601 date/);
+    expectRejected(array, 2, /option '--conf <json>' argument '\[1\]' is invalid\. must be a JSON object/);
+    expectRejected(notJson, 2, /option '--conf <json>' argument 'notjson' is invalid\. not JSON: /);
+    expectRejected(unknownDag, 2, /^error: DAG "no_such_dag" is not defined in .*dags-proc$/m);
+    expectRejected(unknownTestDag, 2, /^error: DAG "no_such_dag" is not defined in .*dags-proc$/m);
+    expect(unknownTestDag.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    expectRejected(unknownRun, 2, /^error: DAG "proc_cli" has no run "no_such_run"$/m);
+    expectRejected(unknownTask, 2, /^error: DAG "proc_cli" has no task "no_such_task"$/m);
+    expectRejected(pauseUnknown, 2, /no DAG "no_such_dag"/);
+    expectRejected(badDate, 2, /"yesterday" is not an ISO 8601 date/);
     // None of them created a run.
     expect((await harness.db.execute<{ n: number }>(sql`select count(*)::int as n from dag_run`)).rows[0]!.n).toBe(runs.rows[0]!.n);
   });

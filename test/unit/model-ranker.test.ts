@@ -220,7 +220,7 @@ describe('RankerScorer', () => {
   afterAll(() => trained?.network.dispose());
 
   /** Classes the member took before CSR index `end`. */
-  const takenBefore = (hist: History, m: number, end: number) => new Set(Array.from(hist.classIdx.subarray(hist.offsets[m]!, end)));
+  const takenBefore = (hist: History, m: number, end: number) => new Set(Array.from(hist.classIdx.subarray(hist.offsets[m], end)));
   /** Each member sees a different prefix of their history (0 … all 11 workouts). */
   const prefixEnds = allMembers.map((m) => Math.min(history.offsets[m + 1]!, history.offsets[m]! + (m % 12)));
 

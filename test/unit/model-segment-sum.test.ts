@@ -174,9 +174,9 @@ describe.each(LINEAR_SEGMENT_SUM_BACKENDS)('UnsortedSegmentSum on %s', (backendN
 
 describe('registerLinearSegmentSum', () => {
   it('is idempotent and re-installs itself over a kernel registered later', () => {
-    const mine = tf.getKernel(tf.UnsortedSegmentSum, 'cpu')!.kernelFunc;
+    const mine = tf.getKernel(tf.UnsortedSegmentSum, 'cpu').kernelFunc;
     registerLinearSegmentSum();
-    expect(tf.getKernel(tf.UnsortedSegmentSum, 'cpu')!.kernelFunc).toBe(mine);
+    expect(tf.getKernel(tf.UnsortedSegmentSum, 'cpu').kernelFunc).toBe(mine);
 
     // What a second copy of tfjs-backend-cpu loading later does.
     const other: tf.KernelFunc = () => {
@@ -185,7 +185,7 @@ describe('registerLinearSegmentSum', () => {
     tf.unregisterKernel(tf.UnsortedSegmentSum, 'cpu');
     tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName: 'cpu', kernelFunc: other });
     registerLinearSegmentSum();
-    expect(tf.getKernel(tf.UnsortedSegmentSum, 'cpu')!.kernelFunc).toBe(mine);
+    expect(tf.getKernel(tf.UnsortedSegmentSum, 'cpu').kernelFunc).toBe(mine);
     expect(tf.getKernel(tf.UnsortedSegmentSum, 'wasm')).toBeDefined();
   });
 });

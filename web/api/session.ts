@@ -14,11 +14,11 @@ const loginBody = z.object({
 });
 
 function regenerate(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.regenerate((error: unknown) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
 }
 
 function save(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((error: unknown) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => req.session.save((error) => (error ? reject(error) : resolve())));
 }
 
 /** `/session`: who am I (+ CSRF token), log in, log out. */
@@ -61,7 +61,7 @@ export function sessionRouter(options: { db: Database; logger: Logger }): expres
 
   router.delete('/session', requireWrite('viewer'), async (req, res) => {
     if (req.auth?.method !== 'session') throw new FlywheelError('invalid', 'not a browser session (API tokens are revoked with `flywheel tokens revoke`)');
-    await new Promise<void>((resolve, reject) => req.session.destroy((error: unknown) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) => req.session.destroy((error) => (error ? reject(error) : resolve())));
     res.clearCookie('flywheel.sid');
     res.status(204).end();
   });

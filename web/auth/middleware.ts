@@ -159,13 +159,14 @@ function actorOf(req: Request) {
 /** An audit hook for an action: writes the entry inside the action's transaction. */
 export function auditHook(req: Request, action: string, target: AuditTarget): AuditHook {
   return async (tx: Queryable, outcome: JsonObject) => {
+    const runId = target.runId ?? (typeof outcome.runId === 'string' ? outcome.runId : null);
     await insertAuditEntry(tx, {
       ...actorOf(req),
       action,
       dagId: target.dagId ?? null,
-      runId: target.runId ?? (typeof outcome.runId === 'string' ? outcome.runId : null),
+      runId,
       taskId: target.taskId ?? null,
-      target: target.target ?? ([target.dagId, target.runId ?? outcome.runId, target.taskId].filter(Boolean).join(' / ') || null),
+      target: target.target ?? ([target.dagId, runId, target.taskId].filter(Boolean).join(' / ') || null),
       details: { ...target.details, ...outcome },
     });
   };
