@@ -21,6 +21,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { inClientTransaction } from '../core/db/transaction.ts';
 
 /** A value COPY can take: text is escaped, numbers as JavaScript prints them, a `Date` as ISO 8601, null as NULL. */
 export type CopyValue = string | number | bigint | boolean | Date | null;
@@ -145,17 +146,12 @@ export interface SwapResult {
 
 /** Runs `work` in one transaction holding both views (and so their tables' readers) in ACCESS EXCLUSIVE mode. */
 async function swapTransaction<T>(client: pg.PoolClient, views: SwapViews, work: () => Promise<T>): Promise<T> {
-  await client.query('begin');
-  try {
+  return inClientTransaction(client, async () => {
     await client.query(`lock table ${identifier(views.view, 'view')}, ${identifier(views.previousView, 'view')} in access exclusive mode`);
     const result = await work();
     await views.onSwap?.(client);
-    await client.query('commit');
     return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /**
@@ -177,16 +173,11 @@ export async function swapIn(client: pg.PoolClient, table: string, views: SwapVi
     if (existing.view !== null || existing.previous !== null) {
       throw new CopyAndSwapError(`only one of ${view} and ${previousView} exists: create both (or neither, and the first swap creates them)`);
     }
-    await client.query('begin');
-    try {
+    await inClientTransaction(client, async () => {
       await client.query(`create view ${view} as select * from ${table}`);
       await client.query(`create view ${previousView} as select * from ${table}`);
       await views.onSwap?.(client);
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    }
+    });
     return { replaced: null, dropped: null };
   }
   const incoming = Number(existing.incoming);

@@ -54,7 +54,9 @@ export type SqlToArrowResult = {
 /**
  * A query's rows, `fetchSize` at a time, through a server-side cursor inside one read-only
  * REPEATABLE READ transaction: every batch comes from the same snapshot. The connection is
- * held until the last batch has been read (or the loop is left early).
+ * held until the last batch has been read (or the loop is left early). It opens its transaction
+ * itself rather than through `inClientTransaction`: a generator yields inside it, and a read-only
+ * snapshot has nothing to retry.
  */
 export async function* cursorBatches<R extends object>(pool: pg.Pool, query: string, values: readonly unknown[] = [], options: CursorOptions = {}): AsyncGenerator<R[]> {
   const fetchSize = options.fetchSize ?? 20_000;

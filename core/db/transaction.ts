@@ -41,7 +41,7 @@ export interface TransactionOptions {
 export type TransactionClient = pg.PoolClient | pg.Client;
 
 /** A drizzle handle per pooled client, made once (pg's pool reuses its client objects). */
-const handles = new WeakMap<TransactionClient, Database>();
+const handles = new WeakMap<pg.Pool | TransactionClient, Database>();
 /** The open transaction of each handle: its client, and whether it was opened with `lockDags`. */
 const open = new WeakMap<object, { client: TransactionClient; keyLookup: boolean }>();
 
@@ -80,6 +80,15 @@ export async function inTransaction<T>(db: Database, work: (tx: Queryable) => Pr
       if (pooled) (client as pg.PoolClient).release(broken);
     }
   }
+}
+
+/**
+ * {@link inTransaction} for work that speaks to pg directly (COPY through pg-copy-streams, a
+ * client that holds a session-level lock): the same begin, commit, rollback and retry, on a
+ * connection from `source` (a pool) or on `source` itself (one client).
+ */
+export function inClientTransaction<T>(source: pg.Pool | TransactionClient, work: (client: TransactionClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  return inTransaction(handleOf(source), (tx) => work(transactionClient(tx)!), options);
 }
 
 /** {@link inTransaction} with `lockDags`: a state-machine step on the given DAGs. */
@@ -129,7 +138,7 @@ function beginLocked(dagIds: readonly string[]): string {
   ].join('; ');
 }
 
-function handleOf(client: TransactionClient): Database {
+function handleOf(client: pg.Pool | TransactionClient): Database {
   let handle = handles.get(client);
   if (!handle) {
     handle = drizzle(client, { schema });

@@ -3,10 +3,10 @@
  * data, in the same transaction as the load (the entry and the data land together, or neither).
  */
 import { drizzle } from 'drizzle-orm/node-postgres';
-import type pg from 'pg';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
 import type { AuditAuth } from '../../core/db/schema/audit-log.ts';
 import * as schema from '../../core/db/schema/index.ts';
+import type { TransactionClient } from '../../core/db/transaction.ts';
 import type { JsonObject } from '../../core/sdk/json.ts';
 
 /** Who is loading the data, as the audit log records it (the CLI: `cliActor()`, auth `cli`). */
@@ -20,7 +20,7 @@ export type SourceAuditAction = 'source.seed' | 'source.import_interactions' | '
 
 /** Writes the audit entry through `client`, inside its open transaction. Nothing without `audit`. */
 export async function auditSourceWrite(
-  client: pg.PoolClient,
+  client: TransactionClient,
   audit: SourceAudit | undefined,
   action: SourceAuditAction,
   target: string,

@@ -8,9 +8,13 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import type pg from 'pg';
+import { inClientTransaction } from '../../core/db/transaction.ts';
 import { auditSourceWrite, type SourceAudit } from './audit.ts';
 import { SourceInputError } from './errors.ts';
 import { sourceIdProblem } from './ids.ts';
+
+/** An import reads its CSV stream once, so its transaction cannot run again after a deadlock. */
+const ONCE = { attempts: 1 };
 
 export interface InteractionsImportOptions {
   file: string;
@@ -313,23 +317,6 @@ function cell(fields: readonly string[], at: number | undefined): string | undef
   return at === undefined ? undefined : fields[at];
 }
 
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    try {
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    }
-  } finally {
-    client.release();
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 // Interactions
 
@@ -345,7 +332,7 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
   const bad = new BadRows();
   const nowMs = Date.now();
   const replacedTables = options.replace ? ['source.workout', 'source.member'] : [];
-  const summary = await inTransaction(pool, async (client) => {
+  const summary = await inClientTransaction(pool, async (client) => {
     if (options.replace) await client.query('truncate source.workout, source.member restart identity');
     let rows = 0;
     let workouts = 0;
@@ -420,7 +407,7 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
       replacedTables,
     });
     return { rows, workouts, membersAdded, placeholderClasses };
-  });
+  }, ONCE);
   return {
     kind: 'interactions',
     file: options.file,
@@ -452,7 +439,7 @@ export async function importItems(pool: pg.Pool, options: ItemsImportOptions): P
   });
   const bad = new BadRows();
   const replacedTables = options.replace ? ['source.class', 'source.instructor'] : [];
-  const summary = await inTransaction(pool, async (client) => {
+  const summary = await inClientTransaction(pool, async (client) => {
     if (options.replace) await client.query('truncate source.class, source.instructor');
     let rows = 0;
     let classesAdded = 0;
@@ -560,7 +547,7 @@ export async function importItems(pool: pg.Pool, options: ItemsImportOptions): P
       replacedTables,
     });
     return { rows, classesAdded, classesUpdated, instructorsAdded, duplicateIds, placeholderClasses };
-  });
+  }, ONCE);
   return {
     kind: 'items',
     file: options.file,

@@ -4,6 +4,7 @@
  * `insert … select … from unnest(…)` statements.
  */
 import type pg from 'pg';
+import { inClientTransaction, type TransactionClient } from '../../core/db/transaction.ts';
 import { auditSourceWrite, type SourceAudit } from './audit.ts';
 import { SourceInputError } from './errors.ts';
 import {
@@ -76,7 +77,7 @@ export function validateSeedOptions(options: SeedOptions): SeedModelOptions {
   return { members: options.members, classes: options.classes, days: options.days, seed: seed | 0, until };
 }
 
-async function sourceCounts(client: pg.PoolClient): Promise<Record<string, boolean>> {
+async function sourceCounts(client: TransactionClient): Promise<Record<string, boolean>> {
   const { rows } = await client.query<Record<string, boolean>>(
     `select exists(select 1 from source.member) as member, exists(select 1 from source.instructor) as instructor,
             exists(select 1 from source.class) as class, exists(select 1 from source.workout) as workout`,
@@ -89,11 +90,8 @@ export async function seedSource(pool: pg.Pool, options: SeedOptions): Promise<S
   const model = validateSeedOptions(options);
   const began = performance.now();
   const batchSize = options.batchSize ?? 20_000;
-  const client = await pool.connect();
-  let inTransaction = false;
-  try {
-    await client.query('begin');
-    inTransaction = true;
+  // Generating is deterministic, so a transaction PostgreSQL aborted for a deadlock simply runs again.
+  const { catalogue, kinds, workouts } = await inClientTransaction(pool, async (client) => {
     if (options.replace) {
       await client.query(`truncate ${SOURCE_TABLES.join(', ')} restart identity`);
     } else {
@@ -185,26 +183,20 @@ export async function seedSource(pool: pg.Pool, options: SeedOptions): Promise<S
       until: model.until.toISOString(),
       replaced: Boolean(options.replace),
     });
-    await client.query('commit');
-    inTransaction = false;
-    await client.query('analyze source.member, source.instructor, source.class, source.workout');
-    return {
-      seed: model.seed >>> 0,
-      until: model.until.toISOString(),
-      windowStart: new Date(windowStartMs(model)).toISOString(),
-      days: model.days,
-      members: model.members,
-      instructors: catalogue.instructors.length,
-      classes: catalogue.count,
-      workouts,
-      memberKinds: kinds,
-      replaced: Boolean(options.replace),
-      seconds: Math.round((performance.now() - began) / 10) / 100,
-    };
-  } catch (error) {
-    if (inTransaction) await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    return { catalogue, kinds, workouts };
+  });
+  await pool.query('analyze source.member, source.instructor, source.class, source.workout');
+  return {
+    seed: model.seed >>> 0,
+    until: model.until.toISOString(),
+    windowStart: new Date(windowStartMs(model)).toISOString(),
+    days: model.days,
+    members: model.members,
+    instructors: catalogue.instructors.length,
+    classes: catalogue.count,
+    workouts,
+    memberKinds: kinds,
+    replaced: Boolean(options.replace),
+    seconds: Math.round((performance.now() - began) / 10) / 100,
+  };
 }
