@@ -1,3 +1,4 @@
+import { FlywheelError } from '../core/errors.ts';
 import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Database } from '../core/db/client.ts';
@@ -55,8 +56,12 @@ export interface PicksReaderOptions {
 }
 
 
-export class InvalidMemberIdError extends Error {
+/** A member id the id rule refuses: a 400 from the API, exit 2 from the CLI. */
+export class InvalidMemberIdError extends FlywheelError {
   override readonly name = 'InvalidMemberIdError';
+  constructor(problem: string) {
+    super('invalid', `memberId: ${problem}`);
+  }
 }
 
 interface ClassInfo {

@@ -1,3 +1,4 @@
+import { FlywheelError } from '../core/errors.ts';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Database } from '../core/db/client.ts';
@@ -31,8 +32,12 @@ export type PublishResult = {
   seconds: { load: number; index: number; cache: number; swap: number };
 };
 
-export class PublishError extends Error {
+/** A publish or rollback refused in the current state (another set is being published, nothing to roll back to). */
+export class PublishError extends FlywheelError {
   override readonly name = 'PublishError';
+  constructor(message: string) {
+    super('conflict', message);
+  }
 }
 
 /** The views readers query: the current set and the one it replaced (migration 0009). */

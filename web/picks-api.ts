@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Database } from '../core/db/client.ts';
 import { FlywheelError } from '../core/errors.ts';
-import { InvalidMemberIdError, PicksReader } from '../daily-picks/picks-reader.ts';
+import { PicksReader } from '../daily-picks/picks-reader.ts';
 import { parseParam } from './http.ts';
 
 export interface PicksApiOptions {
@@ -51,13 +51,7 @@ export function picksRouter(options: PicksApiOptions): express.Router {
   router.get('/members/:memberId/picks', async (req, res) => {
     for (const [name, value] of API_HEADERS) res.setHeader(name, value); // on errors too
     const rows = req.query.rows === undefined ? undefined : parseParam(rowsParam, req.query.rows, 'rows');
-    let body: Buffer;
-    try {
-      ({ body } = await reader.getBody(req.params.memberId, rows));
-    } catch (error) {
-      if (error instanceof InvalidMemberIdError) throw new FlywheelError('invalid', `memberId: ${error.message}`);
-      throw error;
-    }
+    const { body } = await reader.getBody(req.params.memberId, rows);
     // The reader builds the JSON of a MemberPicksView as bytes. No ETag: hashing ~27 kB per
     // response of a no-store resource buys nothing.
     res.statusCode = 200;

@@ -6,17 +6,10 @@ import { redactUrl } from '../../core/config.ts';
 import { seedSource } from '../../daily-picks/source/seed.ts';
 import { sql } from 'drizzle-orm';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
-import { FlywheelError } from '../../core/errors.ts';
 import { cliActor, jsonOption } from '../support.ts';
-import { InvalidMemberIdError, PicksReader, type MemberPicksView } from '../../daily-picks/picks-reader.ts';
-import { currentPublication, PublishError, rollbackPicks } from '../../daily-picks/publish.ts';
+import { PicksReader, type MemberPicksView } from '../../daily-picks/picks-reader.ts';
+import { currentPublication, rollbackPicks } from '../../daily-picks/publish.ts';
 
-/** The daily-picks errors a user caused, as FlywheelErrors: one line and exit 2, as the other commands do. */
-function asFlywheelError(error: unknown): never {
-  if (error instanceof InvalidMemberIdError) throw new FlywheelError('invalid', `memberId: ${error.message}`);
-  if (error instanceof PublishError) throw new FlywheelError('conflict', error.message);
-  throw error;
-}
 import { withResources } from '../../daily-picks/resources.ts';
 
 function render(view: MemberPicksView): string {
@@ -84,7 +77,7 @@ async function demo(options: { members: number; classes: number; days: number })
 
 async function showPicks(memberId: string, json: boolean): Promise<void> {
   const config = loadConfig();
-  const view = await withResources(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId)).catch(asFlywheelError);
+  const view = await withResources(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId));
   process.stdout.write(json ? `${JSON.stringify(view, null, 2)}\n` : `${render(view)}\n`);
 }
 
@@ -140,7 +133,7 @@ export function registerPicksCommands(program: Command): void {
           details: { current: swapped.current, previous: swapped.previous },
         });
         return swapped;
-      }).catch(asFlywheelError);
+      });
       process.stdout.write(
         json
           ? `${JSON.stringify(result, null, 2)}\n`
