@@ -9,7 +9,7 @@ import { PicksCacheKeys, type CachedMemberPicks, type CachedPublicationMeta } fr
 import { profileFromWorkouts } from '../model/data/profiles.ts';
 import { currentPublication } from './publish.ts';
 import { cutRows } from './rows/cut-rows.ts';
-import { defaultRowSpecs } from './rows/row-specs.ts';
+import { defaultRowSpecs, ROW_NAMES } from './rows/row-specs.ts';
 import { TopN } from '../model/data/top-n.ts';
 
 /** Where a response's rows came from. */
@@ -71,7 +71,7 @@ interface ClassInfo {
   instructor: string | null;
 }
 
-const ROW_ORDER = ['for_your_usual', 'quick_workout', 'something_new', 'ranked'];
+const ROW_ORDER: readonly string[] = ROW_NAMES;
 
 function orderRows<T extends { row: string }>(rows: T[]): T[] {
   const rank = (row: string) => {

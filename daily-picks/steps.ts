@@ -9,7 +9,7 @@ import { PicksFileWriter, type PicksSource } from './picks-file.ts';
 import { profileFromWorkouts, profileOf, type MemberProfile } from '../model/data/profiles.ts';
 import { publishPicks, type PublishResult } from './publish.ts';
 import { RankingWriter, readRanking } from './ranking-file.ts';
-import type { PipelineResources } from './resources.ts';
+import type { TaskConnections } from '../operators/connections.ts';
 import { cutRows } from './rows/cut-rows.ts';
 import { defaultRowSpecs } from './rows/row-specs.ts';
 import { TopN } from '../model/data/top-n.ts';
@@ -24,12 +24,12 @@ export interface StepContext {
   signal?: AbortSignal;
 }
 
-export function pathsFor(resources: PipelineResources, step: StepContext): ArtifactPaths {
+export function pathsFor(resources: TaskConnections, step: StepContext): ArtifactPaths {
   return new ArtifactPaths(resources.config.artifactsDir, step.dagId);
 }
 
 /** extract: workout history (incremental, per day) plus this run's class and member snapshots. */
-export async function extractStep(resources: PipelineResources, step: StepContext): Promise<ExtractResult> {
+export async function extractStep(resources: TaskConnections, step: StepContext): Promise<ExtractResult> {
   return extractHistory(resources.db, resources.pool, {
     paths: pathsFor(resources, step),
     runId: step.runId,
@@ -60,7 +60,7 @@ export type HeuristicsResult = {
  * duration and instructor (see HeuristicScorer) and keeps the top `candidateDepth`, classes
  * already taken excluded. Members are scored one at a time: memory is one score vector.
  */
-export async function heuristicsStep(resources: PipelineResources, step: StepContext, extract: ExtractResult): Promise<HeuristicsResult> {
+export async function heuristicsStep(resources: TaskConnections, step: StepContext, extract: ExtractResult): Promise<HeuristicsResult> {
   const started = performance.now();
   const { catalogue, history, asOf } = await loadInputs(extract, step.options);
   step.log(`history: ${history.workoutCount} workouts of ${history.memberCount} members over ${catalogue.size} classes (${history.unknownClassWorkouts} workouts of unknown classes skipped)`);
@@ -113,7 +113,7 @@ export type RowsResult = {
  * with a model ranking get the model's; inactive members and members the model did not rank
  * get the heuristics'; members without history get popular classes.
  */
-export async function rowsStep(resources: PipelineResources, step: StepContext, inputs: { extract: ExtractResult; heuristics: HeuristicsResult; model: ModelRanking | null }): Promise<RowsResult> {
+export async function rowsStep(resources: TaskConnections, step: StepContext, inputs: { extract: ExtractResult; heuristics: HeuristicsResult; model: ModelRanking | null }): Promise<RowsResult> {
   const { options } = step;
   const { catalogue, history, asOf } = await loadInputs(inputs.extract, options);
   const paths = pathsFor(resources, step);
@@ -183,7 +183,7 @@ export async function rowsStep(resources: PipelineResources, step: StepContext, 
 }
 
 /** publish: swaps the run's picks in atomically and fills the serving cache. */
-export async function publishStep(resources: PipelineResources, step: StepContext, rows: RowsResult): Promise<PublishResult> {
+export async function publishStep(resources: TaskConnections, step: StepContext, rows: RowsResult): Promise<PublishResult> {
   return publishPicks(resources.db, resources.pool, resources.redis, {
     dagId: step.dagId,
     runId: step.runId,

@@ -8,7 +8,7 @@ import { task, type TaskContext, type TaskHandle } from '../core/sdk/index.ts';
 import type { ExtractResult } from './extract.ts';
 import { resolveOptions, type DailyPicksOptions } from './options.ts';
 import type { PublishResult } from './publish.ts';
-import { withResources } from './resources.ts';
+import { withConnections } from '../operators/connections.ts';
 import { extractStep, heuristicsStep, publishStep, rowsStep, type HeuristicsResult, type ModelRanking, type RowsResult, type StepContext } from './steps.ts';
 
 export type ExtractTask = TaskHandle<'extract', ExtractResult>;
@@ -43,7 +43,7 @@ export function extractTask({ options }: PicksTaskOptions = {}): ExtractTask {
     taskId: 'extract',
     doc: 'Workout history since the last run (one Arrow file per day, incremental) and snapshots of classes and members.',
     sandboxed: true,
-    run: (ctx): Promise<ExtractResult> => withResources((resources) => extractStep(resources, stepContext(ctx, options))),
+    run: (ctx): Promise<ExtractResult> => withConnections((resources) => extractStep(resources, stepContext(ctx, options))),
   });
 }
 
@@ -56,7 +56,7 @@ export function heuristicsTask({ extract, options }: { extract: ExtractTask } & 
     sandboxed: true,
     run: async (ctx): Promise<HeuristicsResult> => {
       const extracted = await ctx.upstream(extract);
-      return withResources((resources) => heuristicsStep(resources, stepContext(ctx, options), extracted));
+      return withConnections((resources) => heuristicsStep(resources, stepContext(ctx, options), extracted));
     },
   });
 }
@@ -108,7 +108,7 @@ export function filterRowsTask({ extract, heuristics, selectRanking = null, opti
       const extracted = await ctx.upstream(extract);
       const baseline = await ctx.upstream(heuristics);
       const model = selectRanking ? await ctx.upstream(selectRanking) : null;
-      return withResources((resources) => rowsStep(resources, stepContext(ctx, options), { extract: extracted, heuristics: baseline, model }));
+      return withConnections((resources) => rowsStep(resources, stepContext(ctx, options), { extract: extracted, heuristics: baseline, model }));
     },
   });
 }
@@ -122,7 +122,7 @@ export function publishTask({ filterRows, options }: { filterRows: FilterRowsTas
     sandboxed: true,
     run: async (ctx): Promise<PublishResult> => {
       const rows = await ctx.upstream(filterRows);
-      return withResources((resources) => publishStep(resources, stepContext(ctx, options), rows));
+      return withConnections((resources) => publishStep(resources, stepContext(ctx, options), rows));
     },
   });
 }

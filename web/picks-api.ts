@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Database } from '../core/db/client.ts';
 import { FlywheelError } from '../core/errors.ts';
 import { PicksReader } from '../daily-picks/picks-reader.ts';
+import { ROW_NAMES } from '../daily-picks/rows/row-specs.ts';
 import { parseParam } from './http.ts';
 
 export interface PicksApiOptions {
@@ -12,8 +13,6 @@ export interface PicksApiOptions {
   /** Redis key prefix of the serving cache (the installation's queue prefix). */
   cachePrefix: string;
 }
-
-const ROW_NAMES = ['for_your_usual', 'quick_workout', 'something_new', 'ranked'] as const;
 
 const rowsParam = z
   .string()

@@ -10,7 +10,7 @@ import { cliActor, jsonOption } from '../support.ts';
 import { PicksReader, type MemberPicksView } from '../../daily-picks/picks-reader.ts';
 import { currentPublication, rollbackPicks } from '../../daily-picks/publish.ts';
 
-import { withResources } from '../../daily-picks/resources.ts';
+import { withConnections } from '../../operators/connections.ts';
 
 function render(view: MemberPicksView): string {
   const lines = [`member ${view.memberId} — source ${view.source}, model ${view.modelVersion ?? '-'}, generated ${view.generatedAt ?? '-'}`];
@@ -35,7 +35,7 @@ async function demo(options: { members: number; classes: number; days: number })
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`database ${redactUrl(config.databaseUrl)}, redis ${redactUrl(config.redisUrl)}, artifacts ${config.artifactsDir}`);
   await migrateDatabase(config.databaseUrl);
-  const existing = await withResources(async ({ db }) => {
+  const existing = await withConnections(async ({ db }) => {
     const counts = await db.execute<{ members: number; classes: number; workouts: number }>(sql`
       select (select count(*)::int from source.member) as members, (select count(*)::int from source.class) as classes,
              (select count(*)::int from source.workout) as workouts`);
@@ -43,7 +43,7 @@ async function demo(options: { members: number; classes: number; days: number })
   });
   if (existing.members + existing.classes + existing.workouts === 0) {
     say(`seeding ${options.members} members, ${options.classes} classes, ${options.days} days of workouts …`);
-    const summary = await withResources(({ pool }) => seedSource(pool, { members: options.members, classes: options.classes, days: options.days, audit: { actor: cliActor(), auth: 'cli' } }));
+    const summary = await withConnections(({ pool }) => seedSource(pool, { members: options.members, classes: options.classes, days: options.days, audit: { actor: cliActor(), auth: 'cli' } }));
     say(`  ${summary.members} members, ${summary.instructors} instructors, ${summary.classes} classes, ${summary.workouts} workouts`);
   } else {
     // Someone's data (imported or seeded): never written over; with no workouts there is nothing to learn from yet.
@@ -59,7 +59,7 @@ async function demo(options: { members: number; classes: number; days: number })
     process.exitCode = 1;
     return;
   }
-  const view = await withResources(async ({ db, redis }) => {
+  const view = await withConnections(async ({ db, redis }) => {
     // A member with a few weeks of history shows what the rows are about.
     const member = await db.execute<{ member_id: string }>(sql`
       select member_id from picks where row = 'for_your_usual' and model_version <> 'popularity' order by member_id limit 1`);
@@ -77,7 +77,7 @@ async function demo(options: { members: number; classes: number; days: number })
 
 async function showPicks(memberId: string, json: boolean): Promise<void> {
   const config = loadConfig();
-  const view = await withResources(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId));
+  const view = await withConnections(({ db, redis }) => new PicksReader({ db, redis, cachePrefix: config.queuePrefix }).get(memberId));
   process.stdout.write(json ? `${JSON.stringify(view, null, 2)}\n` : `${render(view)}\n`);
 }
 
@@ -122,7 +122,7 @@ export function registerPicksCommands(program: Command): void {
     .addOption(jsonOption())
     .action(async (options: { json?: boolean }) => {
       const json = wantsJson(options);
-      const result = await withResources(async ({ db, pool, redis, config }) => {
+      const result = await withConnections(async ({ db, pool, redis, config }) => {
         const swapped = await rollbackPicks(db, pool, redis, config.queuePrefix);
         await insertAuditEntry(db, {
           actor: cliActor(),
@@ -146,7 +146,7 @@ export function registerPicksCommands(program: Command): void {
     .addOption(jsonOption())
     .action(async (options: { json?: boolean }) => {
       const json = wantsJson(options);
-      const publication = await withResources(({ db }) => currentPublication(db));
+      const publication = await withConnections(({ db }) => currentPublication(db));
       const summary = publication && {
         publicationId: publication.id,
         dagId: publication.dagId,

@@ -4,7 +4,7 @@ import { RankerScorer } from '../../model/ranker/scorer.ts';
 import { productionModel } from '../../model/registry.ts';
 import type { ExtractResult } from '../extract.ts';
 import { RankingWriter } from '../ranking-file.ts';
-import type { PipelineResources } from '../resources.ts';
+import type { TaskConnections } from '../../operators/connections.ts';
 import { loadInputs, pathsFor, type StepContext } from '../steps.ts';
 import type { RankerStageOptions } from './ranker-options.ts';
 import type { ServingModel, TrainResult } from './train-step.ts';
@@ -21,7 +21,7 @@ export type ShardRanking = {
  * The model to rank with: what `train` chose, or — when training failed — the one in production
  * (the last good model). Null when there is none: the rows come from the heuristics.
  */
-export async function servingModel(resources: PipelineResources, train: TrainResult | null, options: RankerStageOptions, log: (message: string) => void): Promise<ServingModel | null> {
+export async function servingModel(resources: TaskConnections, train: TrainResult | null, options: RankerStageOptions, log: (message: string) => void): Promise<ServingModel | null> {
   if (train) return train.serving;
   const current = await productionModel(resources.db, options.modelName);
   if (!current?.artifactPath) {
@@ -37,7 +37,7 @@ export async function servingModel(resources: PipelineResources, train: TrainRes
  * the top `candidateDepth` classes they have not taken, with calibrated probabilities. Members
  * are scored a batch at a time, so memory is one batch's scores whatever the member count.
  */
-export async function rankShardStep(resources: PipelineResources, step: StepContext, inputs: { extract: ExtractResult; model: ServingModel; shard: number; shards: number }): Promise<ShardRanking> {
+export async function rankShardStep(resources: TaskConnections, step: StepContext, inputs: { extract: ExtractResult; model: ServingModel; shard: number; shards: number }): Promise<ShardRanking> {
   const started = performance.now();
   const backend = await selectBackend({ log: step.log });
   const { catalogue, history, asOf } = await loadInputs(inputs.extract, step.options);

@@ -5,7 +5,7 @@
  * options (`rankerOptions()`).
  */
 import { task, type TaskHandle } from '../../core/sdk/index.ts';
-import { withResources } from '../resources.ts';
+import { withConnections } from '../../operators/connections.ts';
 import type { ModelRanking } from '../steps.ts';
 import { stepContext, type ExtractTask, type PicksTaskOptions } from '../tasks.ts';
 import { rankShardStep, servingModel, type ShardRanking } from './rank-step.ts';
@@ -30,7 +30,7 @@ export function trainTask({ extract, ranker, options }: { extract: ExtractTask; 
     doc: 'Trains a new ranker version, evaluates it against popularity, the heuristics, ItemKNN and production on a holdout, and promotes it only if it wins.',
     run: async (ctx): Promise<TrainResult> => {
       const extracted = await ctx.upstream(extract);
-      return withResources((resources) => trainStep(resources, stepContext(ctx, options), extracted, ranker));
+      return withConnections((resources) => trainStep(resources, stepContext(ctx, options), extracted, ranker));
     },
   });
 }
@@ -60,7 +60,7 @@ export function rankShardTasks({ extract, train, ranker, options }: { extract: E
           } catch (error) {
             ctx.log.warn(`train did not succeed (${(error as Error).message})`);
           }
-          return withResources(async (resources) => {
+          return withConnections(async (resources) => {
             const step = stepContext(ctx, options);
             const model = await servingModel(resources, trained, ranker, step.log);
             return model ? rankShardStep(resources, step, { extract: extracted, model, shard, shards: ranker.shards }) : null;

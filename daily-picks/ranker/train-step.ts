@@ -8,7 +8,7 @@ import { resolveTrainOptions, trainRanker } from '../../model/ranker/trainer.ts'
 import { finishModel, productionModel, promoteModel, registerModel } from '../../model/registry.ts';
 import type { ExtractResult } from '../extract.ts';
 import { DAY_MS } from '../../model/data/time.ts';
-import type { PipelineResources } from '../resources.ts';
+import type { TaskConnections } from '../../operators/connections.ts';
 import { loadInputs, pathsFor, type StepContext } from '../steps.ts';
 import type { RankerStageOptions } from './ranker-options.ts';
 
@@ -31,7 +31,7 @@ export type TrainResult = {
  * the heuristics, ItemKNN and the model in production on the holdout, records everything in the
  * registry and promotes it only if the gate passes.
  */
-export async function trainStep(resources: PipelineResources, step: StepContext, extract: ExtractResult, options: RankerStageOptions): Promise<TrainResult> {
+export async function trainStep(resources: TaskConnections, step: StepContext, extract: ExtractResult, options: RankerStageOptions): Promise<TrainResult> {
   const started = performance.now();
   const { db } = resources;
   // A try that died (killed worker) leaves its version `running`: it will never finish.

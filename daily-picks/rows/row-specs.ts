@@ -1,10 +1,14 @@
-import type { PicksRowName } from '../../core/db/schema/picks.ts';
 import { filters, type ClassFilter } from './filters.ts';
 import type { ReasonStyle } from './reasons.ts';
 
+/** The rows Daily Picks publishes, in the order a member sees them: the one list of their names. */
+export const ROW_NAMES = ['for_your_usual', 'quick_workout', 'something_new', 'ranked'] as const;
+
+export type RowName = (typeof ROW_NAMES)[number];
+
 /** One row of a member's picks: its name, length, filters and how its reasons read. */
 export interface RowSpec {
-  row: PicksRowName;
+  row: RowName;
   size: number;
   where: ClassFilter[];
   reason: ReasonStyle;

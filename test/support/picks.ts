@@ -17,7 +17,7 @@ import { loadConfig } from '../../core/config.ts';
 import { connectDatabase, type DatabaseConnection } from '../../core/db/client.ts';
 import { Catalogue } from '../../model/data/catalogue.ts';
 import { resolveOptions, type DailyPicksOptions } from '../../daily-picks/options.ts';
-import type { PipelineResources } from '../../daily-picks/resources.ts';
+import type { TaskConnections } from '../../operators/connections.ts';
 import {
   extractStep,
   heuristicsStep,
@@ -30,8 +30,9 @@ import { errorHandler } from '../../web/http.ts';
 import { picksRouter } from '../../web/picks-api.ts';
 import { createTestDatabase } from './database.ts';
 import { REDIS_URL } from './harness.ts';
+import { DAY_MS } from '../../model/data/time.ts';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 /** `YYYY-MM-DDT00:00Z` plus `days`. */
 export function day(iso: string, days = 0, hours = 0): Date {
@@ -87,7 +88,7 @@ export class PicksWorld {
   }
 
   /** The resources a step gets (this world's connections; not closed by the steps). */
-  get resources(): PipelineResources {
+  get resources(): TaskConnections {
     return { config: loadConfig(), db: this.db, pool: this.pool, redis: this.redis };
   }
 

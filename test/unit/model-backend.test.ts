@@ -43,7 +43,7 @@ describe('selectBackend without tfjs-node-gpu installed', () => {
       'tfjs backend: skipping tensorflow: @tensorflow/tfjs-node-gpu is not installed',
       `tfjs backend: ${selected.detail}`,
     ]);
-    // Measured on these machines (DESIGN.md): SIMD on, threads off in Node.
+    // Measured on these machines (ARCHITECTURE.md): SIMD on, threads off in Node.
     expect(selected.detail).toBe('wasm (SIMD, 1 thread)');
   });
 

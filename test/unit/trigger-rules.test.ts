@@ -1,5 +1,5 @@
 /**
- * Truth tables for evaluateTriggerRule: Airflow's trigger-rule meanings as DESIGN.md states
+ * Truth tables for evaluateTriggerRule: Airflow's trigger-rule meanings as the README's "Trigger rules" table states
  * them ("done" = success, failed, upstream_failed or skipped). Every other state (none,
  * scheduled, queued, running, up_for_retry) is unfinished.
  */
@@ -225,10 +225,10 @@ describe('evaluateTriggerRule', () => {
   });
 
   /**
-   * An independent reading of DESIGN.md's table, written as predicates over the upstream
+   * An independent reading of the README's trigger-rule table, written as predicates over the upstream
    * states, checked against the implementation for every multiset of 1–3 upstream states.
    */
-  describe('agrees with the DESIGN.md table for every combination of up to 3 upstreams', () => {
+  describe('agrees with the README's trigger-rule table for every combination of up to 3 upstreams', () => {
     const isDone = (s: TaskState) => s === 'success' || s === 'failed' || s === 'upstream_failed' || s === 'skipped';
     const isFailed = (s: TaskState) => s === 'failed' || s === 'upstream_failed';
     const reference = (rule: TriggerRule, up: TaskState[]): TriggerDecision => {
