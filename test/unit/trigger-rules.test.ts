@@ -228,7 +228,7 @@ describe('evaluateTriggerRule', () => {
    * An independent reading of the README's trigger-rule table, written as predicates over the upstream
    * states, checked against the implementation for every multiset of 1–3 upstream states.
    */
-  describe('agrees with the README's trigger-rule table for every combination of up to 3 upstreams', () => {
+  describe('agrees with the README trigger-rule table for every combination of up to 3 upstreams', () => {
     const isDone = (s: TaskState) => s === 'success' || s === 'failed' || s === 'upstream_failed' || s === 'skipped';
     const isFailed = (s: TaskState) => s === 'failed' || s === 'upstream_failed';
     const reference = (rule: TriggerRule, up: TaskState[]): TriggerDecision => {
