@@ -1,6 +1,10 @@
 import type { History } from '../data/history.ts';
 import { DAY_MS } from '../data/time.ts';
-import { MEMBER_SCALARS, POOLS } from './network.ts';
+
+/** Per-member scalars fed to the member tower next to the pooled history. */
+export const MEMBER_SCALARS = 3;
+/** Pooled views of the history: long decay, short decay, the last workout. */
+export const POOLS = 3;
 
 const LONG_HALF_LIFE_DAYS = 30;
 const SHORT_HALF_LIFE_DAYS = 3;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node bundle registers no gradients; the umbrella package's bundle does (once, on the same core).
 import '@tensorflow/tfjs';
 import { CROSS_TABLES, type CrossFeatures } from './cross-features.ts';
-import type { MemberContextBatch } from './member-context.ts';
+import { MEMBER_SCALARS, POOLS, type MemberContextBatch } from './member-context.ts';
 import { poolHistory } from './pool-history.ts';
 import { AGE_BUCKETS, ageBucket, TABLES, tableSizes, type ClassFeatures, type RankerVocabulary, type TableName } from './features.ts';
 
@@ -18,10 +18,6 @@ export type RankerShape = {
 
 export const DEFAULT_SHAPE: RankerShape = { dim: 32, hidden: 64, historyLength: 32 };
 
-/** Per-member scalars fed to the member tower next to the pooled history. */
-export const MEMBER_SCALARS = 3;
-/** Pooled views of the history: long decay, short decay, the last workout. */
-export const POOLS = 3;
 
 /** Tables with a per-row bias (popularity of the class / instructor / discipline × duration). */
 const BIAS_TABLES: readonly TableName[] = ['id', 'instructor', 'disciplineDuration'];
