@@ -1,6 +1,6 @@
 /** Values read by `flywheel import`: times (unix seconds or ISO 8601) and durations. */
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseTime, readTime } from '../../daily-picks/source/import-csv.ts';
+import { parseDuration, parseTime, readTime } from '../../daily-picks/source/csv-values.ts';
 
 describe('import value parsing', () => {
   it('reads unix seconds (and milliseconds from 10^11 up)', () => {
