@@ -26,7 +26,7 @@ export function namedStatement(query: SQL): { name: string; text: string; values
  * every call (planning these statements costs as much as running them). Anywhere else it is a
  * plain `execute`, planned for the tables as they are now: a cached plan made while a table was
  * small would scan it whole once it is big, and nothing replans it where autovacuum never runs
- * ANALYZE. test/integration/sched-prepared-statements.test.ts checks which path is taken.
+ * ANALYZE. test/integration/sched-transactions.test.ts checks which path is taken.
  *
  * Rows come from pg's type parsers on the first path and drizzle's on the second: they agree on
  * everything but timestamp, date and interval columns (a Date, or drizzle's string), so select

@@ -91,11 +91,6 @@ export function inClientTransaction<T>(source: pg.Pool | TransactionClient, work
   return inTransaction(handleOf(source), (tx) => work(transactionClient(tx)!), options);
 }
 
-/** {@link inTransaction} with `lockDags`: a state-machine step on the given DAGs. */
-export function inLockedTransaction<T>(db: Database, dagIds: readonly string[], work: (tx: Queryable) => Promise<T>, attempts?: number): Promise<T> {
-  return inTransaction(db, work, { lockDags: dagIds, ...(attempts === undefined ? {} : { attempts }) });
-}
-
 /**
  * Locks the `dag` rows in id order (no deadlocks) inside an open transaction; returns the ids it
  * locked (with `skipLocked`, those no other transaction holds).

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { inLockedTransaction, inTransaction, lockDags } from '../../core/db/transaction.ts';
+import { inTransaction, lockDags } from '../../core/db/transaction.ts';
 import { insertDagRun } from '../../core/scheduler/dag-runs.ts';
 import { upsertDags } from '../../core/scheduler/dag-sync.ts';
 import { advanceRuns } from '../../core/state/advance.ts';
@@ -153,15 +153,19 @@ describe('event-driven advance decides as the full pass does', () => {
           error: null,
           retryDelayMs: 0,
         }));
-        await inLockedTransaction(db, [d.dagId], async (tx) => {
-          const finished = await finishTries(tx, outcomes);
-          const ids = finished.map((f) => f.dagRunId);
-          if (eventDriven) {
-            await advanceRuns(tx, dags, ids, {}, finished.map((f) => ({ dagRunId: f.dagRunId, dagId: d.dagId, taskId: f.taskId, state: f.state })));
-          } else {
-            await advanceRuns(tx, dags, ids);
-          }
-        });
+        await inTransaction(
+          db,
+          async (tx) => {
+            const finished = await finishTries(tx, outcomes);
+            const ids = finished.map((f) => f.dagRunId);
+            if (eventDriven) {
+              await advanceRuns(tx, dags, ids, {}, finished.map((f) => ({ dagRunId: f.dagRunId, dagId: d.dagId, taskId: f.taskId, state: f.state })));
+            } else {
+              await advanceRuns(tx, dags, ids);
+            }
+          },
+          { lockDags: [d.dagId] },
+        );
       };
 
       await drive();

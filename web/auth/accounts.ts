@@ -6,7 +6,6 @@ import { ROLES, type Role } from '../../core/db/schema/user.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import { generateApiToken, hashApiToken, tokenDisplayPrefix } from './tokens.ts';
 
-
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 export function isRole(value: string): value is Role {
