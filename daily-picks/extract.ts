@@ -101,7 +101,7 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
     // as-of time, and partitions are shared by runs with other as-of times (cut at this run's,
     // an older interval run again would cut short a day that a later run reads).
     const dayEnd = new Date(dayStart.getTime() + DAY_MS);
-    const written = await extractDay(pool, paths.workoutPartition(day), dayStart, dayEnd, request.fetchSize ?? 20_000);
+    const written = await extractDay(pool, paths.workoutPartition(day), dayStart, dayEnd, request.fetchSize);
     manifest[day] = { ...dayStats, extractedAt: new Date().toISOString() };
     daysExtracted += 1;
     rowsExtracted += written;
@@ -127,8 +127,8 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
 
   const classesFile = paths.runFile(request.runId, 'classes.arrow');
   const membersFile = paths.runFile(request.runId, 'members.arrow');
-  const classes = await snapshotClasses(pool, classesFile, asOf, request.fetchSize ?? 20_000);
-  const members = await snapshotMembers(pool, membersFile, asOf, request.fetchSize ?? 20_000);
+  const classes = await snapshotClasses(pool, classesFile, asOf, request.fetchSize);
+  const members = await snapshotMembers(pool, membersFile, asOf, request.fetchSize);
   log(`catalogue: ${classes} classes aired before ${asOf.toISOString()}; ${members} members`);
   return {
     asOf: asOf.toISOString(),
@@ -146,7 +146,7 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
 }
 
 /** Writes one day's workouts to `file`; returns the row count. */
-async function extractDay(pool: pg.Pool, file: string, start: Date, end: Date, fetchSize: number): Promise<number> {
+async function extractDay(pool: pg.Pool, file: string, start: Date, end: Date, fetchSize: number | undefined): Promise<number> {
   const { rows } = await sqlToArrow({
     pool,
     query: `select member_id, class_id, (extract(epoch from started_at) * 1000)::float8 as started_at, completion
@@ -160,7 +160,7 @@ async function extractDay(pool: pg.Pool, file: string, start: Date, end: Date, f
 }
 
 /** The classes that had aired by `asOf` (or have no air date), with their instructor's name. */
-async function snapshotClasses(pool: pg.Pool, file: string, asOf: Date, fetchSize: number): Promise<number> {
+async function snapshotClasses(pool: pg.Pool, file: string, asOf: Date, fetchSize: number | undefined): Promise<number> {
   const { rows } = await sqlToArrow({
     pool,
     query: `select c.class_id, c.title, c.discipline, c.duration_min, c.instructor_id, coalesce(i.name, c.instructor_id) as instructor_name, c.language, c.difficulty,
@@ -188,7 +188,7 @@ async function snapshotClasses(pool: pg.Pool, file: string, asOf: Date, fetchSiz
 }
 
 /** The members who had signed up by `asOf`. Members known only from workouts (imported interactions) are members too. */
-async function snapshotMembers(pool: pg.Pool, file: string, asOf: Date, fetchSize: number): Promise<number> {
+async function snapshotMembers(pool: pg.Pool, file: string, asOf: Date, fetchSize: number | undefined): Promise<number> {
   const { rows } = await sqlToArrow({
     pool,
     query: `select member_id, (extract(epoch from signup_at) * 1000)::float8 as signup_at from source.member

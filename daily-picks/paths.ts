@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { runArtifactDir } from '../operators/run-artifacts.ts';
 
 /** Where Daily Picks keeps its artifacts under ARTIFACTS_DIR. */
 export class ArtifactPaths {
@@ -27,7 +28,7 @@ export class ArtifactPaths {
 
   /** One run's own artifacts (catalogue snapshot, rankings, rows). */
   runDir(runId: string): string {
-    return path.join(this.root, this.dagId, 'runs', runId.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    return runArtifactDir(this.root, this.dagId, runId);
   }
 
   runFile(runId: string, name: string): string {

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { task, type AnyTaskHandle, type TaskContext, type TaskDefaults, type TaskHandle } from '../core/sdk/index.ts';
 import { ArrowFileWriter, columnVector, type ColumnValues } from './arrow-file.ts';
 import { withConnections } from './connections.ts';
+import { runArtifactDir } from './run-artifacts.ts';
 
 /**
  * The Arrow type of a column, and how a SQL value becomes one:
@@ -173,13 +174,6 @@ export interface SqlToArrowTaskOptions<TId extends string, TUpstream extends rea
   file?: (ctx: TaskContext<TUpstream>, artifactsDir: string) => string;
 }
 
-const TASK_DEFAULT_KEYS = ['retries', 'retryDelay', 'retryExponentialBackoff', 'maxRetryDelay', 'executionTimeout', 'pool', 'priorityWeight', 'triggerRule', 'sandboxed'] as const;
-
-/** The task options among an operator's options (what `task()` accepts), unset ones left out. */
-function taskDefaultsOf(options: TaskDefaults): TaskDefaults {
-  return Object.fromEntries(TASK_DEFAULT_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
-}
-
 /**
  * A task that runs a query for its run and writes the rows to an Arrow file (connections from
  * `DATABASE_URL`); its output is `{ file, rows }`, so a downstream task reads the file.
@@ -197,17 +191,18 @@ function taskDefaultsOf(options: TaskDefaults): TaskDefaults {
 export function sqlToArrowTask<const TId extends string, const TUpstream extends readonly AnyTaskHandle[] = []>(
   options: SqlToArrowTaskOptions<TId, TUpstream>,
 ): TaskHandle<TId, SqlToArrowResult> {
-  const { taskId, query, columns } = options;
+  // What is left after the query's own options are the task's (retries, pool, …).
+  const { taskId, upstream, doc, query, values: valuesOf, columns, file: fileOf, fetchSize, ...taskOptions } = options;
   return task({
-    ...taskDefaultsOf(options),
+    ...taskOptions,
     taskId,
-    upstream: options.upstream,
-    doc: options.doc ?? 'Runs a query and writes its rows to an Arrow file.',
+    upstream,
+    doc: doc ?? 'Runs a query and writes its rows to an Arrow file.',
     run: (ctx: TaskContext<TUpstream>): Promise<SqlToArrowResult> =>
       withConnections(async ({ config, pool }) => {
-        const file = options.file?.(ctx, config.artifactsDir) ?? path.join(config.artifactsDir, ctx.dagId, 'runs', ctx.runId.replace(/[^A-Za-z0-9_.-]/g, '_'), `${taskId}.arrow`);
-        const values = (await options.values?.(ctx)) ?? [];
-        const result = await sqlToArrow({ pool, query, values, columns, file, fetchSize: options.fetchSize, signal: ctx.signal });
+        const file = fileOf?.(ctx, config.artifactsDir) ?? path.join(runArtifactDir(config.artifactsDir, ctx.dagId, ctx.runId), `${taskId}.arrow`);
+        const values = (await valuesOf?.(ctx)) ?? [];
+        const result = await sqlToArrow({ pool, query, values, columns, file, fetchSize, signal: ctx.signal });
         ctx.log(`${result.rows} rows → ${result.file}`);
         return result;
       }),

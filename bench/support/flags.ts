@@ -42,13 +42,6 @@ export function parsePositiveInteger(raw: string): number {
   return value;
 }
 
-/** A finite number > 0. */
-export function parsePositiveNumber(raw: string): number {
-  const value = raw.trim() === '' ? Number.NaN : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('must be a positive number');
-  return value;
-}
-
 /** An integer in [min, max]. */
 export function parseIntegerIn(min: number, max: number): (raw: string) => number {
   return (raw) => {
@@ -77,12 +70,6 @@ export function positiveInteger(arg: string, description: string, fallback: numb
 export function positiveInteger(arg: string, description: string): Flag<number | undefined>;
 export function positiveInteger(arg: string, description: string, fallback?: number): Flag<number | undefined> {
   return { arg, description, default: fallback, parse: parsePositiveInteger };
-}
-
-export function positiveNumber(arg: string, description: string, fallback: number): Flag<number>;
-export function positiveNumber(arg: string, description: string): Flag<number | undefined>;
-export function positiveNumber(arg: string, description: string, fallback?: number): Flag<number | undefined> {
-  return { arg, description, default: fallback, parse: parsePositiveNumber };
 }
 
 /** An integer in [min, max] (`--runs 1|2`, a seed from 0). */
