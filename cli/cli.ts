@@ -208,9 +208,10 @@ dags
   .command('test <dagId>')
   .description('run one DAG run to the end in this process (own scheduler loop and workers)')
   .option('--conf <json>', 'run conf (a JSON object)', parseConf)
+  .option('--logical-date <iso>', 'logical date (default: now); the run reads data as of its data interval end', parseDate)
   .addOption(jsonOption())
-  .action(async (dagId: string, options: { conf?: JsonObject; json?: boolean }) => {
-    const result = await runDagTest(config(), dagId, options.conf ? { conf: options.conf } : {});
+  .action(async (dagId: string, options: { conf?: JsonObject; logicalDate?: Date; json?: boolean }) => {
+    const result = await runDagTest(config(), dagId, { ...(options.conf ? { conf: options.conf } : {}), ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}) });
     print(Boolean(options.json), result, () =>
       [
         `${result.dagId} ${result.runId}: ${result.state} in ${(result.durationMs / 1000).toFixed(1)} s`,

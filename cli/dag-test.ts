@@ -39,7 +39,16 @@ export interface DagTestResult {
  * pool the DAG uses, against the real PostgreSQL and Redis. Its jobs go to private queues,
  * and its scheduler and workers touch only this run.
  */
-export async function runDagTest(config: FlywheelConfig, dagId: string, options: { conf?: JsonObject; timeoutMs?: number; /** Its scheduler loop's period. @defaultValue min(config, 250 ms) */ schedulerIntervalMs?: number } = {}): Promise<DagTestResult> {
+export interface DagTestOptions {
+  conf?: JsonObject;
+  /** The run's logical date (Airflow's `dags test <dag_id> <logical_date>`). @defaultValue now */
+  logicalDate?: Date;
+  timeoutMs?: number;
+  /** Its scheduler loop's period. @defaultValue min(config, 250 ms) */
+  schedulerIntervalMs?: number;
+}
+
+export async function runDagTest(config: FlywheelConfig, dagId: string, options: DagTestOptions = {}): Promise<DagTestResult> {
   await migrateDatabase(config.databaseUrl);
   const queuePrefix = `${config.queuePrefix}-test-${randomUUID().slice(0, 8)}`;
   const runtime = createRuntime(config, { name: 'dags-test', queuePrefix });
@@ -52,7 +61,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
     // Created and started in one transaction: a run left `queued` for a moment is started by any
     // live scheduler on this database, whose workers would then run its tasks. Its first tasks'
     // jobs are sent only once this run's own workers exist.
-    const { run, queued } = await createStartedRun(runtime, dag, options.conf ?? {}, queuePrefix);
+    const { run, queued } = await createStartedRun(runtime, dag, options.conf ?? {}, queuePrefix, options.logicalDate ?? new Date());
     const pools = [...new Set([...dag.tasks.values()].map((t) => t.pool))];
     for (const pool of pools) {
       workers.push(
@@ -102,8 +111,7 @@ export async function runDagTest(config: FlywheelConfig, dagId: string, options:
 }
 
 /** Creates the test run already running (whatever the DAG's pause state or other active runs) with its first tasks queued. */
-async function createStartedRun(runtime: Runtime, dag: Dag, conf: JsonObject, queuePrefix: string): Promise<{ run: { dagRunId: number; runId: string }; queued: QueuedTask[] }> {
-  const logicalDate = new Date();
+async function createStartedRun(runtime: Runtime, dag: Dag, conf: JsonObject, queuePrefix: string, logicalDate: Date): Promise<{ run: { dagRunId: number; runId: string }; queued: QueuedTask[] }> {
   return inTransaction(runtime.db, async (tx) => {
     await upsertDags(tx, [dag]);
     await lockDags(tx, [dag.dagId]);
