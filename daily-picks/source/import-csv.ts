@@ -48,6 +48,12 @@ export interface InteractionsSummary {
   membersAdded: number;
   /** Items the file references that had no `source.class` row: added with title = id. */
   placeholderClasses: number;
+  /**
+   * The time range of the imported interactions (ISO 8601; null when none): a run reads the
+   * history before its as-of time, so this says which logical dates see the data.
+   */
+  firstAt: string | null;
+  lastAt: string | null;
   replaced: boolean;
   replacedTables: string[];
   seconds: number;
@@ -93,6 +99,8 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
     let workouts = 0;
     let membersAdded = 0;
     let placeholderClasses = 0;
+    let firstSeconds = Number.POSITIVE_INFINITY;
+    let lastSeconds = Number.NEGATIVE_INFINITY;
     let users: string[] = [];
     let items: string[] = [];
     let times: number[] = [];
@@ -148,6 +156,8 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
       users.push(user!);
       items.push(item!);
       times.push(seconds!);
+      if (seconds! < firstSeconds) firstSeconds = seconds!;
+      if (seconds! > lastSeconds) lastSeconds = seconds!;
       if (users.length >= batchSize) await flush();
     }
     if (bad.count > 0) bad.fail(options.file);
@@ -161,7 +171,8 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
       replaced: Boolean(options.replace),
       replacedTables,
     });
-    return { rows, workouts, membersAdded, placeholderClasses };
+    const iso = (seconds: number) => (Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : null);
+    return { rows, workouts, membersAdded, placeholderClasses, firstAt: iso(firstSeconds), lastAt: iso(lastSeconds) };
   }, ONCE);
   return {
     kind: 'interactions',

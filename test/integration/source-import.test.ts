@@ -68,6 +68,8 @@ describe('flywheel import', { timeout: 120_000 }, () => {
       '0042," c 3",2025-11-28,x'; // no final newline; an id with spaces, kept exactly
     const summary = await interactions(await file(csv));
     expect(summary).toMatchObject({ kind: 'interactions', rows: 4, workouts: 4, membersAdded: 2, placeholderClasses: 3, replaced: false });
+    // The time range imported, so a user knows which as-of times see the data.
+    expect(summary).toMatchObject({ firstAt: '2025-11-28T00:00:00.000Z', lastAt: '2025-11-28T18:05:00.000Z' });
     const rows = await q<{ member_id: string; class_id: string; started_at: Date; completion: number | null }>(
       'select member_id, class_id, started_at, completion from source.workout order by workout_id',
     );
