@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Database } from '../core/db/client.ts';
 import { sqlToArrow } from '../operators/sql-to-arrow.ts';
 import { ArtifactPaths } from './paths.ts';
-import { DAY_MS, utcDay } from '../model/data/time.ts';
+import { DAY_MS, dataClock, utcDay } from '../model/data/time.ts';
 
 export interface ExtractRequest {
   paths: ArtifactPaths;
@@ -21,6 +21,11 @@ export interface ExtractRequest {
 export type ExtractResult = {
   /** History is read up to (not including) this instant. */
   asOf: string;
+  /**
+   * The last interaction before `asOf` (ISO 8601), null without one: where `dataClock` puts the
+   * clock of decays and windows when the data ended long before the as-of time.
+   */
+  dataEnd: string | null;
   workoutsDir: string;
   classesFile: string;
   membersFile: string;
@@ -61,9 +66,13 @@ async function readManifest(file: string): Promise<Manifest> {
 export async function extractHistory(db: Database, pool: pg.Pool, request: ExtractRequest): Promise<ExtractResult> {
   const { paths } = request;
   const asOf = request.interval.end;
+  const last = await db.execute<{ data_end: number | null }>(sql`select (extract(epoch from max(started_at)) * 1000)::float8 as data_end from source.workout where started_at < ${asOf}`);
+  const dataEnd = last.rows[0]?.data_end ?? null;
+  // The window counts back from the data's clock, not the wall clock: data that ended years ago still has a window.
+  const clock = dataClock(asOf.getTime(), dataEnd === null ? null : Number(dataEnd));
   // Whole days: the window's first day is extracted whole (History cuts it at the exact start),
   // so its stats must count the whole day too, or it would look changed on every run.
-  const from = request.historyWindowDays === null ? null : new Date(Math.floor((asOf.getTime() - request.historyWindowDays * DAY_MS) / DAY_MS) * DAY_MS);
+  const from = request.historyWindowDays === null ? null : new Date(Math.floor((clock - request.historyWindowDays * DAY_MS) / DAY_MS) * DAY_MS);
   const log = request.log ?? (() => undefined);
 
   // Per day: row count, highest id and a content checksum, so a re-import (ids restart) or an
@@ -132,6 +141,7 @@ export async function extractHistory(db: Database, pool: pg.Pool, request: Extra
   log(`catalogue: ${classes} classes aired before ${asOf.toISOString()}; ${members} members`);
   return {
     asOf: asOf.toISOString(),
+    dataEnd: dataEnd === null ? null : new Date(Number(dataEnd)).toISOString(),
     workoutsDir: paths.workoutsDir,
     classesFile,
     membersFile,

@@ -8,8 +8,10 @@ export interface HistoryRequest {
   workoutsDir: string;
   membersFile: string;
   asOf: Date;
-  /** Only workouts this many days before `asOf`; `null` = all. */
+  /** Only workouts this many days before `windowEnd`; `null` = all. */
   historyWindowDays: number | null;
+  /** Where the window counts back from (the data's clock, see `dataClock`). @defaultValue asOf */
+  windowEnd?: Date;
 }
 
 /**
@@ -75,7 +77,7 @@ export class History {
       }
     }
     const asOf = request.asOf.getTime();
-    const from = request.historyWindowDays === null ? Number.NEGATIVE_INFINITY : asOf - request.historyWindowDays * DAY_MS;
+    const from = request.historyWindowDays === null ? Number.NEGATIVE_INFINITY : (request.windowEnd?.getTime() ?? asOf) - request.historyWindowDays * DAY_MS;
     const files = (await readdir(request.workoutsDir).catch(() => [] as string[]))
       .map((name) => /^day=(\d{4}-\d{2}-\d{2})\.arrow$/.exec(name))
       .filter((m): m is RegExpExecArray => m !== null)
