@@ -9,8 +9,9 @@ export interface DailyPicksOptions {
    */
   historyWindowDays: number | null;
   /**
-   * Members without a workout for this many days before the as-of time are inactive: they
-   * get heuristic rows, not the model's.
+   * Members without a workout for this many days before the data's clock are the
+   * `long_inactive` segment: the serving plan measures which candidate serves them best
+   * (inactivity alone is no reason to fall back to the heuristics).
    * @defaultValue 60
    */
   inactiveDays: number;

@@ -3,8 +3,8 @@ import { numberColumn, readArrowBatches } from '../model/data/arrow-files.ts';
 import { ArrowFileWriter } from '../operators/arrow-file.ts';
 import type { CutRow } from './rows/cut-rows.ts';
 
-/** Where a member's rows came from. */
-export type PicksSource = 'model' | 'heuristics' | 'popularity';
+/** Where a member's rows came from: the ranker (`model`), EASE, ItemKNN (`baseline`), the heuristics, popularity. */
+export type PicksSource = 'model' | 'ease' | 'baseline' | 'heuristics' | 'popularity';
 
 /** Strings the picks file refers to by index (members, rows, reasons, class ids, model versions). */
 export interface PicksDictionary {
@@ -48,7 +48,7 @@ export class PicksFileWriter {
   private readonly reasons = interner();
   private readonly models = interner();
   private buffer = { member: [] as number[], row: [] as number[], position: [] as number[], cls: [] as number[], score: [] as number[], reason: [] as number[], model: [] as number[] };
-  readonly counts: Record<PicksSource, number> = { model: 0, heuristics: 0, popularity: 0 };
+  readonly counts: Record<PicksSource, number> = { model: 0, ease: 0, baseline: 0, heuristics: 0, popularity: 0 };
   picks = 0;
 
   private constructor(

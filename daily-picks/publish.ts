@@ -66,7 +66,9 @@ const SET_COLUMNS: readonly TableColumn[] = [
 
 /** The model version most of the set's members got (the set's headline version). */
 function headlineVersion(dictionary: PicksDictionary): string {
-  if (dictionary.counts.model > 0) return dictionary.modelVersions.find((v) => v !== 'heuristics' && v !== 'popularity') ?? 'heuristics';
+  if (dictionary.counts.model + dictionary.counts.ease + dictionary.counts.baseline > 0) {
+    return dictionary.modelVersions.find((v) => v !== 'heuristics' && v !== 'popularity') ?? 'heuristics';
+  }
   return dictionary.counts.heuristics > 0 ? 'heuristics' : 'popularity';
 }
 

@@ -4,7 +4,7 @@ import { computePopularity, HeuristicScorer } from '../model/baselines/heuristic
 import { History } from '../model/data/history.ts';
 import type { DailyPicksOptions } from './options.ts';
 import { ArtifactPaths } from './paths.ts';
-import { DAY_MS } from '../model/data/time.ts';
+import { DAY_MS, dataClock } from '../model/data/time.ts';
 import { PicksFileWriter, type PicksSource } from './picks-file.ts';
 import { profileFromWorkouts, profileOf, type MemberProfile } from '../model/data/profiles.ts';
 import { publishPicks, type PublishResult } from './publish.ts';
@@ -13,6 +13,7 @@ import type { TaskConnections } from '../operators/connections.ts';
 import { cutRows } from './rows/cut-rows.ts';
 import { defaultRowSpecs } from './rows/row-specs.ts';
 import { TopN } from '../model/data/top-n.ts';
+import type { ServingCandidate } from '../model/serving-plan.ts';
 
 /** What every step knows about its run. */
 export interface StepContext {
@@ -39,11 +40,23 @@ export async function extractStep(resources: TaskConnections, step: StepContext)
   });
 }
 
+/**
+ * The run's catalogue and history, and `asOf`: the clock every decay and window is measured
+ * from (`dataClock`: the run's as-of time, or the end of the data's last day when the data ended
+ * long before it). `runAsOf` is the run's own as-of time (what the history is cut at).
+ */
 export async function loadInputs(extract: ExtractResult, options: DailyPicksOptions) {
   const catalogue = await Catalogue.load(extract.classesFile);
-  const asOf = new Date(extract.asOf);
-  const history = await History.load(catalogue, { workoutsDir: extract.workoutsDir, membersFile: extract.membersFile, asOf, historyWindowDays: options.historyWindowDays });
-  return { catalogue, history, asOf: asOf.getTime() };
+  const runAsOf = new Date(extract.asOf);
+  const clock = dataClock(runAsOf.getTime(), extract.dataEnd ? Date.parse(extract.dataEnd) : null);
+  const history = await History.load(catalogue, {
+    workoutsDir: extract.workoutsDir,
+    membersFile: extract.membersFile,
+    asOf: runAsOf,
+    historyWindowDays: options.historyWindowDays,
+    windowEnd: new Date(clock),
+  });
+  return { catalogue, history, asOf: clock, runAsOf: runAsOf.getTime() };
 }
 
 export type HeuristicsResult = {
@@ -91,10 +104,27 @@ export async function heuristicsStep(resources: TaskConnections, step: StepConte
 
 /** A model's ranking, when the ranker produced one for this run (or the last good model did). */
 export type ModelRanking = {
-  /** Ranking artifacts (one per shard of the members), read in order. */
+  /** Ranking artifacts (per shard, per candidate), read in order. */
   rankingFiles: string[];
   modelVersion: string;
+  /** Which candidate ranked each of `rankingFiles` (same order); absent: all by the ranker. */
+  candidates?: ServingCandidate[];
 };
+
+/** The picks' source and model version of a candidate's ranking made by model version `version`. */
+function sourceOf(candidate: ServingCandidate, version: string): { source: PicksSource; modelVersion: string } {
+  switch (candidate) {
+    case 'ranker':
+      return { source: 'model', modelVersion: version };
+    case 'ease':
+      return { source: 'ease', modelVersion: `${version}/ease` };
+    case 'baseline':
+      return { source: 'baseline', modelVersion: `${version}/item_knn` };
+    case 'heuristics':
+    case 'popularity':
+      return { source: candidate, modelVersion: candidate };
+  }
+}
 
 export type RowsResult = {
   picksFile: string;
@@ -103,15 +133,15 @@ export type RowsResult = {
   picks: number;
   /** Members whose rows came from the model, the heuristics, popularity. */
   sources: Record<PicksSource, number>;
-  /** Members with history but no workout in `inactiveDays` (heuristic rows even with a model). */
+  /** Members with history but no workout in `inactiveDays` before the data's clock (the serving plan decides what they get). */
   inactiveMembers: number;
   generatedAt: string;
 };
 
 /**
- * filter rows: cuts each member's ranking into the named rows and `ranked`. Active members
- * with a model ranking get the model's; inactive members and members the model did not rank
- * get the heuristics'; members without history get popular classes.
+ * filter rows: cuts each member's ranking into the named rows and `ranked`. Members the serving
+ * plan gave to a model candidate (the ranker, EASE, ItemKNN, popularity) get that ranking; the
+ * others with history get the heuristics'; members without history get popular classes.
  */
 export async function rowsStep(resources: TaskConnections, step: StepContext, inputs: { extract: ExtractResult; heuristics: HeuristicsResult; model: ModelRanking | null }): Promise<RowsResult> {
   const { options } = step;
@@ -164,7 +194,13 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
       }
     }
   };
-  if (inputs.model) for (const file of inputs.model.rankingFiles) await fromRanking(file, 'model', inputs.model.modelVersion, (m) => !isInactive(m));
+  if (inputs.model) {
+    const { rankingFiles, candidates, modelVersion } = inputs.model;
+    for (let i = 0; i < rankingFiles.length; i++) {
+      const { source, modelVersion: version } = sourceOf(candidates?.[i] ?? 'ranker', modelVersion);
+      await fromRanking(rankingFiles[i]!, source, version, () => true);
+    }
+  }
   await fromRanking(inputs.heuristics.rankingFile, 'heuristics', 'heuristics', () => true);
   for (let m = 0; m < history.memberCount; m++) {
     const { start, end } = history.workoutsOf(m);
@@ -178,7 +214,8 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
     picks: row.picks.map((p) => ({ classId: catalogue.classIds[p.classIdx]!, score: p.score, reason: p.reason })),
   }));
   const dictionary = await writer.close({ generatedAt, runId: step.runId, popularRows });
-  step.log(`rows: ${writer.picks} picks for ${dictionary.members.length} members (model ${writer.counts.model}, heuristics ${writer.counts.heuristics}, popularity ${writer.counts.popularity}; ${inactiveMembers} inactive)`);
+  const bySource = Object.entries(writer.counts).filter(([, n]) => n > 0).map(([source, n]) => `${source} ${n}`).join(', ');
+  step.log(`rows: ${writer.picks} picks for ${dictionary.members.length} members (${bySource}; ${inactiveMembers} inactive)`);
   return { picksFile, dictionaryFile, members: dictionary.members.length, picks: writer.picks, sources: { ...writer.counts }, inactiveMembers, generatedAt: generatedAt.toISOString() };
 }
 

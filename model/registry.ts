@@ -20,7 +20,7 @@ export type { ModelMetrics, ModelRowCounts, ModelStage, ModelStatus, ModelVersio
 export const MODEL_STAGES = ['candidate', 'production', 'archived', 'failed'] as const satisfies readonly ModelStage[];
 export const MODEL_STATUSES = ['running', 'succeeded', 'failed'] as const satisfies readonly ModelStatus[];
 /** The candidates the evaluation compares, in display order (others may be recorded too). */
-export const METRIC_CANDIDATES = ['ranker', 'heuristics', 'popularity', 'baseline'] as const;
+export const METRIC_CANDIDATES = ['ranker', 'ease', 'heuristics', 'popularity', 'baseline'] as const;
 export const DEFAULT_MODEL_NAME = 'daily_picks_ranker';
 export const DEFAULT_VERSION_PREFIX = 'ranker';
 
@@ -113,6 +113,8 @@ const finishInput = z
     status: z.enum(['succeeded', 'failed']),
     metrics: metricsSchema.optional(),
     rowCounts: rowCountsSchema.optional(),
+    /** The serving decision (see model/serving-plan.ts), as JSON. */
+    serving: z.record(z.string(), z.json()).nullish(),
     durationMs: durationMs.nullish(),
     artifactPath: z.string().max(2000).nullish(),
     error: z.string().max(20_000).nullish(),
@@ -131,6 +133,7 @@ export async function finishModel(db: Queryable, version: string, input: FinishM
       ...(f.status === 'failed' ? { stage: 'failed' as const } : {}),
       ...(f.metrics !== undefined ? { metrics: f.metrics } : {}),
       ...(f.rowCounts !== undefined ? { rowCounts: f.rowCounts } : {}),
+      ...(f.serving !== undefined ? { serving: f.serving } : {}),
       ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
       ...(f.artifactPath !== undefined ? { artifactPath: f.artifactPath } : {}),
       ...(f.error !== undefined ? { error: f.error } : {}),

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { cliActor, jsonOption, print, table, withDatabase } from '../support.ts';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
+import { asServingPlan, SEGMENTS } from '../../model/serving-plan.ts';
 import { listModels, METRIC_CANDIDATES, MODEL_STAGES, type ModelMetrics, type ModelStage, type ModelVersionRow, promoteModel, requireModel } from '../../model/registry.ts';
 
 const fmt = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(4));
@@ -56,7 +57,26 @@ function show(model: ModelVersionRow): string {
           .map((l) => `  ${l}`)
           .join('\n'),
   );
+  lines.push('', 'serving', ...servingLines(model.serving));
   return lines.join('\n');
+}
+
+/** Which candidate serves which segment and why, the holdout it was decided on, and the gate. */
+function servingLines(serving: ModelVersionRow['serving']): string[] {
+  const plan = asServingPlan(serving);
+  if (!plan || !serving) return ['  (none: trained before serving plans, its ranker serves every member with history)'];
+  const lines = SEGMENTS.map((s) => `  ${s.padEnd(14)} ${plan.segments[s].padEnd(11)} ${plan.reasons[s]}`);
+  const text = (key: string) => {
+    const value = serving[key];
+    if (typeof value === 'string') return value;
+    if (value && typeof value === 'object' && !Array.isArray(value)) return typeof value.reason === 'string' ? value.reason : JSON.stringify(value);
+    return null;
+  };
+  for (const key of ['holdout', 'ranker', 'production', 'gate']) {
+    const value = text(key);
+    if (value !== null) lines.push(`  ${key.padEnd(14)} ${value}`);
+  }
+  return lines;
 }
 
 function parseStage(value: string): ModelStage {

@@ -90,7 +90,9 @@ export function rankTask({ shards }: { shards: readonly RankShardTask[] }): Rank
         throw new Error(`the shards ranked with different models (${[...versions].join(', ')}${parts.length !== shards.length ? ', and some with none' : ''}): the model in production changed mid-run; clear the rank shards to rerun them`);
       }
       ctx.log(`${parts.reduce((n, p) => n + p.members, 0)} members ranked by ${parts[0]!.modelVersion} in ${parts.length} shards`);
-      return { rankingFiles: parts.map((p) => p.rankingFile), modelVersion: parts[0]!.modelVersion };
+      // Shards from before plans wrote one ranker file each.
+      const rankings = parts.flatMap((p) => p.rankings ?? (p.rankingFile ? [{ candidate: 'ranker' as const, rankingFile: p.rankingFile }] : []));
+      return { rankingFiles: rankings.map((r) => r.rankingFile), modelVersion: parts[0]!.modelVersion, candidates: rankings.map((r) => r.candidate) };
     },
   });
 }

@@ -6,7 +6,9 @@ import { TopN } from '../data/top-n.ts';
 import { ItemKnn, recencyWeights } from '../baselines/item-knn.ts';
 import { firstAtOrAfter } from '../ranker/member-context.ts';
 import { RankerScorer, type RankerModel } from '../ranker/scorer.ts';
-import { RankingEvaluator } from './metrics.ts';
+import { ndcgAtK, RankingEvaluator } from './metrics.ts';
+import { DAY_MS } from '../data/time.ts';
+import { Ease } from '../baselines/ease.ts';
 
 /**
  * A time-based holdout: models see workouts before `testFrom`; each evaluated member's relevant
@@ -14,6 +16,11 @@ import { RankingEvaluator } from './metrics.ts';
  * aired by `testFrom` (every candidate ranks the same catalogue).
  */
 export interface HoldoutSplit {
+  /**
+   * `time`: everyone's workouts in [testFrom, testTo); `latest`: a sample of members' latest
+   * interactions, wherever they fall in time (sparse data), scored as of `testFrom`.
+   */
+  kind?: HoldoutKind;
   testFrom: number;
   testTo: number;
   /** Workouts before `testFrom` only. */
@@ -26,9 +33,106 @@ export interface HoldoutSplit {
   onOffer: Uint8Array;
 }
 
+export type HoldoutKind = 'time' | 'latest';
+
 export interface HoldoutOptions {
   /** At most this many members are evaluated (an evenly spaced sample). @defaultValue 20000 */
   maxMembers?: number;
+}
+
+export interface LatestHoldoutOptions extends HoldoutOptions {
+  /** Share of each evaluated member's interactions held out, the latest ones (at least one). @defaultValue 0.15 */
+  fraction?: number;
+  /** Members with fewer interactions are not evaluated (they keep their history). @defaultValue 3 */
+  minInteractions?: number;
+}
+
+/**
+ * Latest interactions per member (Amazon Personalize's offline metrics do the same): an even
+ * sample of members with enough history, each holding out the latest `fraction` of their
+ * interactions; everyone else keeps all of theirs. The split's `train` is the history without the
+ * held-out interactions, and every candidate scores as of `asOf`. For data whose last days are too
+ * sparse to judge anything by: it evaluates members whenever they were active.
+ */
+export function latestInteractionsSplit(catalogue: Catalogue, history: History, asOf: number, options: LatestHoldoutOptions = {}): HoldoutSplit {
+  const fraction = options.fraction ?? 0.15;
+  const minInteractions = options.minInteractions ?? 3;
+  const limit = options.maxMembers ?? 20_000;
+  const eligible: number[] = [];
+  for (let m = 0; m < history.memberCount; m++) if (history.offsets[m + 1]! - history.offsets[m]! >= minInteractions) eligible.push(m);
+  const sampled = new Set(eligible.length <= limit ? eligible : Array.from({ length: limit }, (_, i) => eligible[Math.floor((i * eligible.length) / limit)]!));
+  const onOffer = Uint8Array.from(catalogue.airedAt, (aired) => (Number.isNaN(aired) || aired < asOf ? 1 : 0));
+  const cuts = new Int32Array(history.memberCount);
+  const offsets = new Int32Array(history.memberCount + 1);
+  for (let m = 0; m < history.memberCount; m++) {
+    const { start, end } = history.workoutsOf(m);
+    cuts[m] = sampled.has(m) ? end - Math.max(1, Math.round((end - start) * fraction)) : end;
+    offsets[m + 1] = offsets[m]! + (cuts[m]! - start);
+  }
+  const classIdx = new Int32Array(offsets[history.memberCount]!);
+  const startedAt = new Float64Array(classIdx.length);
+  const members: number[] = [];
+  const relevant: Set<number>[] = [];
+  const next: number[] = [];
+  for (let m = 0; m < history.memberCount; m++) {
+    const { start, end } = history.workoutsOf(m);
+    const cut = cuts[m]!;
+    classIdx.set(history.classIdx.subarray(start, cut), offsets[m]);
+    startedAt.set(history.startedAt.subarray(start, cut), offsets[m]);
+    if (cut === end) continue;
+    const taken = new Set(history.classIdx.subarray(start, cut));
+    const wanted = new Set<number>();
+    let first = -1;
+    for (let j = cut; j < end; j++) {
+      const c = history.classIdx[j]!;
+      if (taken.has(c) || onOffer[c] === 0) continue;
+      if (first < 0) first = c;
+      wanted.add(c);
+    }
+    if (wanted.size === 0) continue;
+    members.push(m);
+    relevant.push(wanted);
+    next.push(first);
+  }
+  return {
+    kind: 'latest',
+    testFrom: asOf,
+    testTo: asOf,
+    train: History.fromArrays(history.memberIds, offsets, classIdx, startedAt),
+    members: Int32Array.from(members),
+    relevant,
+    next: Int32Array.from(next),
+    onOffer,
+  };
+}
+
+export interface ChosenHoldout {
+  split: HoldoutSplit;
+  /** Why this holdout, for the log and the registry. */
+  reason: string;
+}
+
+/**
+ * The time holdout (the last `holdoutDays` before `asOf`) when it has at least `minMembers`
+ * members to judge by; otherwise the latest interactions of a sample of members.
+ */
+export function chooseHoldout(
+  catalogue: Catalogue,
+  history: History,
+  asOf: number,
+  options: { holdoutDays: number; minMembers?: number; maxMembers?: number },
+): ChosenHoldout {
+  const minMembers = options.minMembers ?? 200;
+  const maxMembers = options.maxMembers ?? 20_000;
+  const timeSplit = holdoutSplit(catalogue, history, asOf - options.holdoutDays * DAY_MS, asOf, { maxMembers });
+  if (timeSplit.members.length >= minMembers) {
+    return { split: timeSplit, reason: `the last ${options.holdoutDays} days: ${timeSplit.members.length} members took a new class in them` };
+  }
+  const latest = latestInteractionsSplit(catalogue, history, asOf, { maxMembers });
+  return {
+    split: latest,
+    reason: `the last ${options.holdoutDays} days hold ${timeSplit.members.length} members to judge by (fewer than ${minMembers}): each of ${latest.members.length} members' latest interactions instead`,
+  };
 }
 
 /** The member's workouts before `time`, for every member (a prefix of each CSR row). */
@@ -73,6 +177,7 @@ export function holdoutSplit(catalogue: Catalogue, history: History, testFrom: n
   const limit = options.maxMembers ?? 20_000;
   const keep = members.length <= limit ? members.map((_, i) => i) : Array.from({ length: limit }, (_, i) => Math.floor((i * members.length) / limit));
   return {
+    kind: 'time',
     testFrom,
     testTo,
     train,
@@ -83,10 +188,29 @@ export function holdoutSplit(catalogue: Catalogue, history: History, testFrom: n
   };
 }
 
-/** A candidate ranks the split's members; `probability` when its scores are probabilities. */
+/** A candidate ranks the split's members; `probability` when its scores are probabilities, else its own `scores`. */
 export interface RankedBatch {
   ranked: ArrayLike<number>[];
   probability?: ArrayLike<number>[];
+  scores?: ArrayLike<number>[];
+}
+
+/**
+ * The whole history as a split with nobody held out, scored as of `clock`: what the serving
+ * candidates rank from (the same code that ranked them on the holdout). Classes on offer are those
+ * aired before `runAsOf`.
+ */
+export function servingSplit(catalogue: Catalogue, history: History, clock: number, runAsOf: number = clock): HoldoutSplit {
+  return {
+    kind: 'time',
+    testFrom: clock,
+    testTo: clock,
+    train: history,
+    members: new Int32Array(0),
+    relevant: [],
+    next: new Int32Array(0),
+    onOffer: Uint8Array.from(catalogue.airedAt, (aired) => (Number.isNaN(aired) || aired < runAsOf ? 1 : 0)),
+  };
 }
 
 export interface HoldoutCandidate {
@@ -96,18 +220,29 @@ export interface HoldoutCandidate {
   dispose?(): void;
 }
 
-/** Metrics of every candidate on the split, keyed by candidate name. */
-export function evaluateHoldout(split: HoldoutSplit, catalogueSize: number, candidates: HoldoutCandidate[], options: { depth?: number; batchSize?: number } = {}): Record<string, Record<string, number>> {
+/**
+ * Metrics of every candidate on the split, keyed by candidate name. `perMember`, when given,
+ * receives each candidate's NDCG@10 per evaluated member (in `split.members` order): what the
+ * per-segment serving decision compares.
+ */
+export function evaluateHoldout(
+  split: HoldoutSplit,
+  catalogueSize: number,
+  candidates: HoldoutCandidate[],
+  options: { depth?: number; batchSize?: number; perMember?: Map<string, Float64Array> } = {},
+): Record<string, Record<string, number>> {
   const depth = options.depth ?? 100;
   const batchSize = options.batchSize ?? 1024;
   const result: Record<string, Record<string, number>> = {};
   const offered = split.onOffer.reduce((a, b) => a + b, 0);
   for (const candidate of candidates) {
     const evaluator = new RankingEvaluator();
+    const memberNdcg = new Float64Array(split.members.length);
     for (let s = 0; s < split.members.length; s += batchSize) {
       const members = split.members.subarray(s, Math.min(split.members.length, s + batchSize));
       const batch = candidate.rank(members, depth);
       for (let i = 0; i < members.length; i++) {
+        memberNdcg[s + i] = ndcgAtK(batch.ranked[i]!, split.relevant[s + i]!, 10);
         const probability = batch.probability?.[i];
         evaluator.add({
           ranked: batch.ranked[i]!,
@@ -120,6 +255,7 @@ export function evaluateHoldout(split: HoldoutSplit, catalogueSize: number, cand
     const metrics = evaluator.result(catalogueSize);
     for (const key of Object.keys(metrics)) if (key.startsWith('coverage@') && offered > 0) metrics[key] = (metrics[key]! * catalogueSize) / offered;
     result[candidate.name] = metrics;
+    options.perMember?.set(candidate.name, memberNdcg);
     candidate.dispose?.();
   }
   return result;
@@ -175,16 +311,19 @@ export function itemKnnCandidate(catalogue: Catalogue, split: HoldoutSplit): Hol
     rank(members, depth) {
       const top = new TopN(depth, catalogue.airedAt);
       const ranked: Int32Array[] = [];
+      const chosen: Float32Array[] = [];
       for (const m of members) {
         const { start, end } = split.train.workoutsOf(m);
         const taken = excludedFor(split, m, excluded);
         const weights = recencyWeights(split.train.startedAt, start, end, split.testFrom);
         knn.score(split.train.classIdx.subarray(start, end), weights, scores);
         // Classes no neighbour reaches score 0: rank them by nothing rather than at random.
-        ranked.push(top.select(scores, excluded));
+        const best = top.select(scores, excluded);
+        ranked.push(best);
+        chosen.push(Float32Array.from(best, (c) => scores[c]!));
         for (const c of taken) excluded[c] = 0;
       }
-      return { ranked };
+      return { ranked, scores: chosen };
     },
   };
 }
@@ -207,5 +346,29 @@ export function rankerCandidate(name: string, model: RankerModel, catalogue: Cat
       return { ranked, probability };
     },
     dispose: () => scorer.dispose(),
+  };
+}
+
+/** EASE fitted on the split's training part (the most-interacted items when the catalogue is large); its scores are not probabilities. */
+export function easeCandidate(catalogue: Catalogue, split: HoldoutSplit, model: Ease = Ease.fit(split.train, catalogue.size)): HoldoutCandidate {
+  const excluded = Uint8Array.from(split.onOffer, (o) => (o === 1 ? 0 : 1));
+  const scores = new Float64Array(catalogue.size);
+  return {
+    name: 'ease',
+    rank(members, depth) {
+      const top = new TopN(depth, catalogue.airedAt);
+      const ranked: Int32Array[] = [];
+      const chosen: Float32Array[] = [];
+      for (const m of members) {
+        const { start, end } = split.train.workoutsOf(m);
+        const taken = excludedFor(split, m, excluded);
+        model.score(split.train.classIdx.subarray(start, end), null, scores);
+        const best = top.select(scores, excluded);
+        ranked.push(best);
+        chosen.push(Float32Array.from(best, (c) => scores[c]!));
+        for (const c of taken) excluded[c] = 0;
+      }
+      return { ranked, scores: chosen };
+    },
   };
 }

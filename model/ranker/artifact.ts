@@ -72,3 +72,27 @@ export async function loadRanker(dir: string): Promise<RankerModel> {
     for (const t of weights.values()) t.dispose();
   }
 }
+
+/** How well a saved model's catalogue matches today's: the share of the model's classes still there. */
+export interface CatalogueMatch {
+  /** Share of the classes the model was trained on that today's catalogue still holds. */
+  known: number;
+  /** The model cannot rank this catalogue well: after a `--replace` import, or most of its classes gone. */
+  stale: boolean;
+  reason: string;
+}
+
+/**
+ * A model whose classes are mostly gone from the catalogue (a re-import with other ids, a
+ * different dataset) scores today's classes by features alone, if at all: it must not rank.
+ * @param minKnown share of its classes that must still be there. @defaultValue 0.5
+ */
+export function catalogueMatch(model: RankerModel, catalogueClassIds: readonly string[], minKnown = 0.5): CatalogueMatch {
+  const trained = model.network.vocabulary.classIds;
+  const today = new Set(catalogueClassIds);
+  let kept = 0;
+  for (const id of trained) if (today.has(id)) kept += 1;
+  const known = trained.length === 0 ? 0 : kept / trained.length;
+  const share = `${kept} of its ${trained.length} classes are in today's catalogue of ${catalogueClassIds.length}`;
+  return known < minKnown ? { known, stale: true, reason: `its catalogue no longer matches the data: only ${share}` } : { known, stale: false, reason: share };
+}

@@ -1,5 +1,6 @@
 /**
- * Cold-start and inactive members on a hand-built history, and the picks API / CLI against a
+ * Cold-start and inactive members on a hand-built history (a model ranking serves every member it
+ * ranks, inactive or not: the serving plan, not the rows step, decides who gets which ranking), and the picks API / CLI against a
  * real PostgreSQL and Redis: `cache` normally, `database` when the cache pointer is gone,
  * `heuristics` for a member with workouts the published set lacks, `popular` for an unknown
  * id, 400 for a malformed one.
@@ -50,10 +51,10 @@ describe('cold-start and inactive members; the picks API and CLI', { timeout: 12
     });
     const step = stepContext('run_serving', { start: day('2026-04-30'), end: AS_OF }, { rowSize: 4, rankedSize: 12 });
     const result = await runSteps(world, step, {
-      // A model that ranks every member with history (the inactive one too): only active members may get its rows.
+      // A model that ranks every member with history (the inactive one too): inactivity alone is no reason to fall back.
       model: (extract) => writeIdOrderRanking(extract, new ArtifactPaths(world.artifactsDir, step.dagId).runFile(step.runId, 'model.arrow'), MODEL),
     });
-    expect(result.rows.sources).toEqual({ model: 2, heuristics: 1, popularity: 1 });
+    expect(result.rows.sources).toEqual({ model: 3, ease: 0, baseline: 0, heuristics: 0, popularity: 1 });
     expect(result.rows.inactiveMembers).toBe(1);
     publicationId = result.publish!.publicationId;
     api = await startPicksApi(world);
@@ -64,19 +65,19 @@ describe('cold-start and inactive members; the picks API and CLI', { timeout: 12
     await world?.close();
   });
 
-  it('publishes model rows for active members, heuristics for inactive ones (despite a model ranking), popularity without history', async () => {
+  it('publishes model rows for every member the model ranked, inactive ones too, and popularity without history', async () => {
     const versions = await world.query<{ member_id: string; versions: string[] }>('select member_id, array_agg(distinct model_version) as versions from picks group by member_id order by member_id');
     expect(Object.fromEntries(versions.map((v) => [v.member_id, v.versions]))).toEqual({
       active: [MODEL],
       cold: ['popularity'],
-      inactive: ['heuristics'],
+      inactive: [MODEL],
       'popular-maker': [MODEL],
     });
     // The cold member's rows are the popular classes (strength leads), with popular reasons.
     const cold = await publishedRows(world, 'cold');
     expect(cold.get('ranked')![0]!.classId).toMatch(/^str[01]$/);
     for (const row of cold.values()) for (const pick of row) expect(pick.reason).toMatch(/^(Popular this week in|New this week: )/);
-    // The inactive member's rows come from their history: rides first, never the two they took.
+    // The inactive member's usual row still follows their history (rides), never the two they took.
     const inactive = await publishedRows(world, 'inactive');
     expect(inactive.get('for_your_usual')!.every((p) => p.classId.startsWith('cyc'))).toBe(true);
     expect([...inactive.values()].flat().some((p) => p.classId === 'cyc05' || p.classId === 'cyc06')).toBe(false);
@@ -103,7 +104,7 @@ describe('cold-start and inactive members; the picks API and CLI', { timeout: 12
     const only = await get('active', '?rows=quick_workout,ranked');
     expect(only.body.rows.map((r) => r.row)).toEqual(['quick_workout', 'ranked']);
     // The inactive member's cached rows say where they came from.
-    expect((await get('inactive')).body).toMatchObject({ source: 'cache', modelVersion: 'heuristics' });
+    expect((await get('inactive')).body).toMatchObject({ source: 'cache', modelVersion: MODEL });
   });
 
   it('serves popular rows for an unknown member, and heuristic rows for a member with workouts the set does not know', async () => {

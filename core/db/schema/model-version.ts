@@ -30,6 +30,12 @@ export const modelVersions = pgTable(
     dataLocation: text('data_location'),
     rowCounts: jsonb('row_counts').$type<ModelRowCounts>().notNull().default({}),
     metrics: jsonb('metrics').$type<ModelMetrics>().notNull().default({}),
+    /**
+     * What the version serves and why, decided on the holdout: which candidate ranks which
+     * segment of members, the holdout used, the state of the production model it was compared
+     * with (the application's shape; see model/serving-plan.ts). Null for versions from before.
+     */
+    serving: jsonb('serving').$type<JsonObject>(),
     durationMs: integer('duration_ms'),
     artifactPath: text('artifact_path'),
     /** The DAG run that trained it, when trained by one. */
