@@ -11,7 +11,7 @@ import { publishPicks, type PublishResult } from './publish.ts';
 import { RankingWriter, readRanking } from './ranking-file.ts';
 import type { TaskConnections } from '../operators/connections.ts';
 import { cutRows } from './rows/cut-rows.ts';
-import { defaultRowSpecs } from './rows/row-specs.ts';
+import { defaultRowSpecs, rowsUnavailable } from './rows/row-specs.ts';
 import { TopN } from '../model/data/top-n.ts';
 import type { ServingCandidate } from '../model/serving-plan.ts';
 
@@ -155,6 +155,8 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
   const isInactive = (m: number) => !(history.lastActive(m) >= inactiveBefore);
 
   const popularity = computePopularity(catalogue, history, asOf);
+  for (const { row, reason } of rowsUnavailable(catalogue, specs.named)) step.log(`row ${row} left out: ${reason}`);
+  const reasons = { popularWindowDays: popularity.windowDays };
   const popularScorer = new HeuristicScorer(catalogue, popularity, asOf);
   // Copied: the scorer's buffer is reused by every later score() call.
   const popularScores = Float64Array.from(popularScorer.score(null));
@@ -178,7 +180,7 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
       }
       return memberScores[c]!;
     };
-    const rows = cutRows({ catalogue, profile, asOf, candidates, scores, named: specs.named, ranked: specs.ranked, popular, fillScore });
+    const rows = cutRows({ catalogue, profile, asOf, candidates, scores, named: specs.named, ranked: specs.ranked, popular, fillScore, reasons });
     await writer.add(history.memberIds[m]!, source, modelVersion, rows);
     covered[m] = 1;
   };
@@ -209,7 +211,7 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
     await emit(m, 'popularity', 'popularity', popular.classIdx, popular.scores);
   }
   const generatedAt = new Date();
-  const popularRows = cutRows({ catalogue, profile: emptyProfile, asOf, candidates: popular.classIdx, scores: popular.scores, named: specs.named, ranked: specs.ranked }).map((row) => ({
+  const popularRows = cutRows({ catalogue, profile: emptyProfile, asOf, candidates: popular.classIdx, scores: popular.scores, named: specs.named, ranked: specs.ranked, reasons }).map((row) => ({
     row: row.row,
     picks: row.picks.map((p) => ({ classId: catalogue.classIds[p.classIdx]!, score: p.score, reason: p.reason })),
   }));

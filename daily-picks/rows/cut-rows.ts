@@ -1,8 +1,8 @@
 import type { Catalogue } from '../../model/data/catalogue.ts';
 import type { MemberProfile } from '../../model/data/profiles.ts';
 import { matchesAll, type FilterContext } from './filters.ts';
-import { reasonFor } from './reasons.ts';
-import type { RowSpec } from './row-specs.ts';
+import { reasonFor, reasonWording, type ReasonOptions } from './reasons.ts';
+import { rowsUnavailable, type RowSpec } from './row-specs.ts';
 
 export interface Pick {
   classIdx: number;
@@ -36,16 +36,26 @@ export interface CutRowsInput {
    * it those picks carry the class's popularity score.
    */
   fillScore?: (classIdx: number) => number;
+  /**
+   * How reasons read: the domain's words (by default from the catalogue: durations and
+   * instructors → fitness classes) and the popularity window behind "Popular …" reasons (pass
+   * `Popularity.windowDays`; by default "this week").
+   */
+  reasons?: ReasonOptions;
 }
 
 /**
  * Cuts a member's ranked candidates into rows: each named row takes, in rank order, the
  * classes that pass all its filters and no earlier named row took; short rows are topped up
- * from popular classes that pass the same filters. `ranked` is the filtered top-N.
+ * from popular classes that pass the same filters. `ranked` is the filtered top-N. A named row
+ * no class of the catalogue can fill (see `rowsUnavailable`, e.g. `quick_workout` without
+ * durations) is left out.
  */
 export function cutRows(input: CutRowsInput): CutRow[] {
   const { catalogue, profile, asOf, candidates, scores } = input;
   const context: FilterContext = { catalogue, profile, asOf };
+  const wording = reasonWording(catalogue, input.reasons);
+  const unavailable = new Set(rowsUnavailable(catalogue, input.named).map((u) => u.row));
   const style = profile.workouts === 0 ? 'popular' : null;
   const used = new Set<number>();
   const rows: CutRow[] = [];
@@ -55,7 +65,7 @@ export function cutRows(input: CutRowsInput): CutRow[] {
     for (let j = 0; j < candidates.length && picks.length < spec.size; j++) {
       const c = candidates[j]!;
       if ((claim && used.has(c)) || !matchesAll(spec.where, c, context)) continue;
-      picks.push({ classIdx: c, score: scores[j]!, reason: reasonFor(style ?? spec.reason, catalogue, profile, c, asOf) });
+      picks.push({ classIdx: c, score: scores[j]!, reason: reasonFor(style ?? spec.reason, catalogue, profile, c, asOf, wording) });
       taken.add(c);
     }
     const popular = input.popular;
@@ -71,14 +81,14 @@ export function cutRows(input: CutRowsInput): CutRow[] {
       }
       if (input.fillScore) fill = fill.sort((a, b) => b.score - a.score);
       for (const { classIdx: c, score } of fill.slice(0, spec.size - picks.length)) {
-        picks.push({ classIdx: c, score, reason: reasonFor('popular', catalogue, profile, c, asOf) });
+        picks.push({ classIdx: c, score, reason: reasonFor('popular', catalogue, profile, c, asOf, wording) });
         taken.add(c);
       }
     }
     if (claim) for (const c of taken) used.add(c);
     return { row: spec.row, picks };
   };
-  for (const spec of input.named) rows.push(fill(spec, true));
+  for (const spec of input.named) if (!unavailable.has(spec.row)) rows.push(fill(spec, true));
   rows.push(fill(input.ranked, false));
   return rows.filter((row) => row.picks.length > 0);
 }

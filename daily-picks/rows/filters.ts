@@ -26,9 +26,9 @@ export type ClassFilter =
 export const filters = {
   /** Duration known and at most `minutes`. */
   maxDuration: (minutes: number): ClassFilter => ({ kind: 'maxDuration', minutes }),
-  /** Discipline in the member's usual set. */
+  /** One of the class's categories in the member's usual set. */
   usualDiscipline: (): ClassFilter => ({ kind: 'usualDiscipline' }),
-  /** Discipline known and not in the member's usual set. */
+  /** Categories known and none in the member's usual set. */
   notUsualDiscipline: (): ClassFilter => ({ kind: 'notUsualDiscipline' }),
   /** The member has not taken the class. */
   notTaken: (): ClassFilter => ({ kind: 'notTaken' }),
@@ -48,11 +48,9 @@ export function matches(filter: ClassFilter, c: number, context: FilterContext):
       return minutes >= 0 && minutes <= filter.minutes;
     }
     case 'usualDiscipline':
-      return profile.usualDisciplines.has(catalogue.discipline[c]!);
-    case 'notUsualDiscipline': {
-      const d = catalogue.discipline[c]!;
-      return d >= 0 && !profile.usualDisciplines.has(d);
-    }
+      return anyUsual(catalogue, profile, c);
+    case 'notUsualDiscipline':
+      return catalogue.discipline[c]! >= 0 && !anyUsual(catalogue, profile, c);
     case 'notTaken':
       return !profile.taken.has(c);
     case 'encoreInAirWeek': {
@@ -66,6 +64,37 @@ export function matches(filter: ClassFilter, c: number, context: FilterContext):
     }
     case 'anyOf':
       return filter.filters.some((f) => matches(f, c, context));
+  }
+}
+
+/** Whether one of class `c`'s categories is in the member's usual set. */
+export function anyUsual(catalogue: Catalogue, profile: MemberProfile, c: number): boolean {
+  const { categoryOffsets, categoryIdx } = catalogue;
+  for (let k = categoryOffsets[c]!; k < categoryOffsets[c + 1]!; k++) if (profile.usualDisciplines.has(categoryIdx[k]!)) return true;
+  return false;
+}
+
+/**
+ * Why no class of the catalogue can pass `filter`, whoever the member: the attribute it needs
+ * is missing from every class (e.g. imported items without durations); null when some can.
+ */
+export function unavailableReason(filter: ClassFilter, catalogue: Catalogue): string | null {
+  switch (filter.kind) {
+    case 'maxDuration':
+      return catalogue.hasDurations ? null : 'no class has a duration';
+    case 'usualDiscipline':
+    case 'notUsualDiscipline':
+      return catalogue.disciplines.length > 0 ? null : 'no class has a category';
+    case 'newInstructor':
+      return catalogue.hasInstructors ? null : 'no class has an instructor';
+    case 'notTaken':
+    case 'encoreInAirWeek':
+      return null;
+    case 'anyOf': {
+      if (filter.filters.length === 0) return 'an empty anyOf passes no class';
+      const reasons = filter.filters.map((f) => unavailableReason(f, catalogue));
+      return reasons.every((r) => r !== null) ? reasons.join(' and ') : null;
+    }
   }
 }
 

@@ -1,4 +1,5 @@
-import { filters, type ClassFilter } from './filters.ts';
+import type { Catalogue } from '../../model/data/catalogue.ts';
+import { filters, unavailableReason, type ClassFilter } from './filters.ts';
 import type { ReasonStyle } from './reasons.ts';
 
 /** The rows Daily Picks publishes, in the order a member sees them: the one list of their names. */
@@ -28,4 +29,26 @@ export function defaultRowSpecs(rowSize: number, rankedSize: number): { named: R
     ],
     ranked: { row: 'ranked', size: rankedSize, where: always, reason: 'ranked' },
   };
+}
+
+/** A row no member gets from this catalogue, and why (for the rows step's log). */
+export interface UnavailableRow {
+  row: RowName;
+  reason: string;
+}
+
+/**
+ * The rows of `specs` that no class of the catalogue can fill, whoever the member, because a
+ * filter needs an attribute no class has — e.g. `quick_workout` (duration ≤ 20 min) on imported
+ * items without durations: `[{ row: 'quick_workout', reason: 'no class has a duration' }]`.
+ * `cutRows` leaves these rows out rather than fill them with classes that do not fit.
+ * @param specs rows to check; by default the named rows of `defaultRowSpecs`
+ */
+export function rowsUnavailable(catalogue: Catalogue, specs: readonly RowSpec[] = defaultRowSpecs(1, 1).named): UnavailableRow[] {
+  const out: UnavailableRow[] = [];
+  for (const spec of specs) {
+    const reasons = spec.where.map((f) => unavailableReason(f, catalogue)).filter((r): r is string => r !== null);
+    if (reasons.length > 0) out.push({ row: spec.row, reason: [...new Set(reasons)].join('; ') });
+  }
+  return out;
 }

@@ -6,16 +6,19 @@ export interface MemberProfile {
   workouts: number;
   /** Epoch ms of the last workout, NaN without one. */
   lastActive: number;
-  /** Recency-weighted counts (a workout `h` workouts ago weighs 0.5^(h / halfLife)). */
+  /**
+   * Recency-weighted counts (a workout `h` workouts ago weighs 0.5^(h / halfLife)). A class with
+   * several categories counts fully towards each, so these may add up to more than `totalWeight`.
+   */
   disciplineWeights: Map<number, number>;
   durationWeights: Map<number, number>;
   instructorWeights: Map<number, number>;
   totalWeight: number;
-  /** The most frequent (recency-weighted) discipline / duration index / instructor, -1 without history. */
+  /** The most frequent (recency-weighted) single category / duration index / instructor, -1 without history. */
   topDiscipline: number;
   topDuration: number;
   topInstructor: number;
-  /** Disciplines making up at least `usualShare` of the member's workouts (always the top one). */
+  /** Single categories in at least `usualShare` of the member's (recency-weighted) workouts (always the top one). */
   usualDisciplines: Set<number>;
   /** Classes the member took (class indices) and instructors they took a class with. */
   taken: Set<number>;
@@ -50,6 +53,7 @@ function add(map: Map<number, number>, key: number, weight: number): void {
 export function profileFromWorkouts(catalogue: Catalogue, classIdx: ArrayLike<number>, lastActive: number, options: ProfileOptions = {}): MemberProfile {
   const halfLife = options.halfLife ?? 20;
   const usualShare = options.usualShare ?? 0.2;
+  const { categoryOffsets, categoryIdx } = catalogue;
   const disciplineWeights = new Map<number, number>();
   const durationWeights = new Map<number, number>();
   const instructorWeights = new Map<number, number>();
@@ -61,7 +65,11 @@ export function profileFromWorkouts(catalogue: Catalogue, classIdx: ArrayLike<nu
     const c = classIdx[j]!;
     const weight = 0.5 ** ((n - 1 - j) / halfLife);
     totalWeight += weight;
-    add(disciplineWeights, catalogue.discipline[c]!, weight);
+    const from = categoryOffsets[c]!;
+    const to = categoryOffsets[c + 1]!;
+    // A Comedy|Romance film is a Comedy and a Romance: each category gets the workout's full
+    // weight (as in the population's shares; splitting it 1/k scored no better on MovieLens).
+    for (let k = from; k < to; k++) add(disciplineWeights, categoryIdx[k]!, weight);
     add(durationWeights, catalogue.durationIdx[c]!, weight);
     add(instructorWeights, catalogue.instructor[c]!, weight);
     taken.add(c);

@@ -4,7 +4,8 @@
  * cold start = popularity) and the top-N selection (ties → newer class).
  */
 import { describe, expect, it } from 'vitest';
-import { HeuristicScorer, popularityFromCounts } from '../../model/baselines/heuristics.ts';
+import { computePopularity, HeuristicScorer, popularityFromCounts, popularityWindowDays } from '../../model/baselines/heuristics.ts';
+import { History } from '../../model/data/history.ts';
 import { profileFromWorkouts } from '../../model/data/profiles.ts';
 import { TopN } from '../../model/data/top-n.ts';
 import { DAY_MS, handCatalogue, type ClassSpec } from '../support/picks.ts';
@@ -146,5 +147,94 @@ describe('TopN', () => {
     expect(new Set(scores).size).toBe(1);
     expect([...new TopN(4, cat.airedAt).select(scores)].map((c) => cat.classIds[c])).toEqual(['newest', 'newer', 'older', 'undated']);
     expect([...new TopN(2, cat.airedAt).select(scores)].map((c) => cat.classIds[c])).toEqual(['newest', 'newer']);
+  });
+});
+
+describe('multi-valued categories (imported films)', () => {
+  // Genres as one cell; no durations, instructors or air dates.
+  const films = handCatalogue(
+    ['Comedy|Romance', 'Comedy', 'Comedy|Drama', 'Horror', 'Comedy|Romance', 'Horror|Thriller', 'Romance|Drama', 'Drama'].map(
+      (genres, i): ClassSpec => ({ id: `f${i}`, discipline: genres, duration: null, instructor: null, airedAt: null }),
+    ),
+  );
+  const f = (i: number) => films.index.get(`f${i}`)!;
+  const g = (name: string) => films.disciplines.indexOf(name) + 1; // share slot
+
+  it('popularity priors are over single categories: a film counts towards each of its genres', () => {
+    const counts = Float64Array.from({ length: films.size }, (_, c) => (c === f(0) ? 10 : 0));
+    const p = popularityFromCounts(films, counts, counts, AS_OF);
+    expect(films.disciplines).not.toContain('Comedy|Romance');
+    expect(p.disciplineShare.length).toBe(films.disciplines.length + 1);
+    // 10 workouts of a Comedy|Romance film: 10 for Comedy and 10 for Romance, Laplace-smoothed.
+    expect(p.disciplineShare[g('Comedy')]).toBeCloseTo(p.disciplineShare[g('Romance')]!, 12);
+    expect(p.disciplineShare[g('Comedy')]!).toBeGreaterThan(5 * p.disciplineShare[g('Horror')]!);
+    expect(p.disciplineShare.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('scores a film by its genres together: a comedy fan gets comedies (pure or mixed) before horror', () => {
+    const counts = new Float64Array(films.size).fill(5);
+    const popularity = popularityFromCounts(films, counts, counts, AS_OF);
+    const profile = profileFromWorkouts(films, [f(1), f(0), f(2)], AS_OF); // three comedies
+    const excluded = new Uint8Array(films.size);
+    for (const c of profile.taken) excluded[c] = 1;
+    const scores = Float64Array.from(new HeuristicScorer(films, popularity, AS_OF).score(profile, excluded));
+    expect(scores[f(4)]!).toBeGreaterThan(scores[f(3)]!); // Comedy|Romance > Horror
+    expect(scores[f(4)]!).toBeGreaterThan(scores[f(5)]!); // Comedy|Romance > Horror|Thriller
+    expect(scores[f(6)]!).toBeGreaterThan(scores[f(5)]!); // Romance|Drama (both seen) > Horror|Thriller (neither)
+    const total = scores.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+    expect(total).toBeCloseTo(1, 9);
+    // Every way of combining a film's genres scores finite probabilities.
+    for (const categoryCombine of ['mean', 'logMean', 'max'] as const) {
+      const s = new HeuristicScorer(films, popularity, AS_OF, { categoryCombine }).score(profile, excluded);
+      for (let c = 0; c < films.size; c++) if (excluded[c] === 0) expect(Number.isFinite(s[c]!) && s[c]! > 0, `${categoryCombine} f${c}`).toBe(true);
+      expect(s[f(4)]!, categoryCombine).toBeGreaterThan(s[f(3)]!);
+    }
+  });
+
+  it('with liftWeight 1, a member whose tastes match everyone’s is ranked as popularity ranks', () => {
+    // One genre per film so the member's shares can equal everyone's exactly.
+    const single = handCatalogue(['A', 'A', 'B', 'B', 'C'].map((d, i): ClassSpec => ({ id: `s${i}`, discipline: d, duration: null, instructor: null, airedAt: null })));
+    const counts = Float64Array.from([6, 2, 3, 1, 0]);
+    const popularity = popularityFromCounts(single, counts, counts, AS_OF);
+    // Recency-free profile in the population's proportions: A 8, B 4, C 0. Without the lift the
+    // member's shares (A twice B) would push every A film above every B film.
+    const profile = profileFromWorkouts(single, [...Array(8).fill(0), ...Array(4).fill(2)], AS_OF, { halfLife: Number.POSITIVE_INFINITY });
+    const withLift = Float64Array.from(new HeuristicScorer(single, popularity, AS_OF, { liftWeight: 1 }).score(profile));
+    const byPopularity = Float64Array.from(new HeuristicScorer(single, popularity, AS_OF).score(null));
+    const order = (s: Float64Array) => [...new TopN(single.size, single.airedAt).select(s)];
+    expect(order(withLift)).toEqual(order(byPopularity));
+    const withoutLift = Float64Array.from(new HeuristicScorer(single, popularity, AS_OF, { liftWeight: 0 }).score(profile));
+    expect(order(withoutLift)).not.toEqual(order(byPopularity));
+  });
+});
+
+describe('the popularity window', () => {
+  // 3 classes; all workouts 100–40 days before AS_OF: a 14-day window holds none of them.
+  const cat = handCatalogue(['a', 'b', 'c'].map((id): ClassSpec => ({ id, discipline: 'cycling', duration: 30, instructor: 'X', airedAt: new Date(AS_OF - 400 * DAY_MS) })));
+  const workouts = [0, 0, 0, 0, 1, 1, 2];
+  const history = History.fromArrays(
+    ['m'],
+    Int32Array.from([0, workouts.length]),
+    Int32Array.from(workouts),
+    Float64Array.from(workouts, (_, j) => AS_OF - (100 - 10 * j) * DAY_MS),
+  );
+
+  it('stretches back to hold enough workouts on old or sparse data, and says how far', () => {
+    const stretched = computePopularity(cat, history, AS_OF);
+    expect(stretched.windowDays).toBeCloseTo(100, 9); // fewer than 50 × 3 workouts in all: back to the first
+    expect(stretched.rate[0]!).toBeGreaterThan(stretched.rate[1]!);
+    expect(stretched.rate[1]!).toBeGreaterThan(stretched.rate[2]!);
+    // Enough for 2 workouts only: back to the second-latest (50 days before AS_OF).
+    expect(popularityWindowDays(history, AS_OF, 14, 2)).toBeCloseTo(50, 9);
+  });
+
+  it('keeps the plain window when it holds enough, or when asked to (minWindowWorkouts 0)', () => {
+    const plain = computePopularity(cat, history, AS_OF, { minWindowWorkouts: 0 });
+    expect(plain.windowDays).toBe(14);
+    expect(new Set(plain.rate).size).toBe(1); // nothing in the window: all alike
+    // 35 days earlier the window holds the latest workout (5 days before): enough for 1, not for 2.
+    expect(popularityWindowDays(history, AS_OF - 35 * DAY_MS, 14, 1)).toBe(14);
+    expect(popularityWindowDays(history, AS_OF - 35 * DAY_MS, 14, 2)).toBeCloseTo(15, 9);
+    expect(popularityWindowDays(History.fromArrays([], Int32Array.from([0]), new Int32Array(0), new Float64Array(0)), AS_OF, 14, 100)).toBe(14);
   });
 });

@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { profileFromWorkouts, type MemberProfile } from '../../model/data/profiles.ts';
 import { cutRows, type CutRow } from '../../daily-picks/rows/cut-rows.ts';
-import { describeFilter, filters, matches, matchesAll, type FilterContext } from '../../daily-picks/rows/filters.ts';
-import { defaultRowSpecs } from '../../daily-picks/rows/row-specs.ts';
+import { describeFilter, filters, matches, matchesAll, unavailableReason, type FilterContext } from '../../daily-picks/rows/filters.ts';
+import { reasonFor, reasonWording } from '../../daily-picks/rows/reasons.ts';
+import { defaultRowSpecs, rowsUnavailable } from '../../daily-picks/rows/row-specs.ts';
 import { DAY_MS, handCatalogue, type ClassSpec } from '../support/picks.ts';
 
 const AS_OF = Date.parse('2026-06-01T00:00:00Z');
@@ -171,5 +172,100 @@ describe('cutRows', () => {
     expect(coldNames).not.toContain('for_your_usual'); // nothing is usual
     expect(coldNames).toContain('something_new'); // every known discipline is new
     for (const r of cold) for (const p of r.picks) expect(p.reason).toMatch(/^(Popular this week in|New this week: )/);
+  });
+});
+
+describe('imported items: multi-valued categories, missing durations and air dates', () => {
+  // Films: genres in one cell, no durations, instructors or air dates.
+  const genres = ['Comedy|Romance', 'Comedy', 'Comedy|Drama', 'Horror', 'Romance|Comedy', 'Horror|Thriller', 'Drama', 'Comedy', 'Documentary', 'Romance'];
+  const films = handCatalogue(genres.map((g, i): ClassSpec => ({ id: `f${i}`, discipline: g, duration: null, instructor: null, airedAt: null })));
+  const f = (i: number) => films.index.get(`f${i}`)!;
+  // Took f1, f7 (Comedy), f9 (Romance), f0 (Comedy|Romance): Comedy 3, Romance 2 → both usual.
+  const profile = profileFromWorkouts(films, [f(1), f(7), f(9), f(0)], AS_OF - DAY_MS);
+  const candidates = [f(4), f(2), f(3), f(5), f(6), f(8), f(1)];
+  const scores = candidates.map((_, j) => 1 - j / 10);
+  const specs = defaultRowSpecs(3, 5);
+  const popular = { classIdx: [f(8), f(3)], scores: [0.2, 0.1] };
+  const rows = cutRows({ catalogue: films, profile, asOf: AS_OF, candidates, scores, named: specs.named, ranked: specs.ranked, popular });
+  const row = (name: string) => rows.find((r) => r.row === name);
+
+  it('reports the rows no class can fill, and why: quick_workout without durations', () => {
+    expect(rowsUnavailable(films)).toEqual([{ row: 'quick_workout', reason: 'no class has a duration' }]);
+    expect(rowsUnavailable(films, specs.named)).toEqual([{ row: 'quick_workout', reason: 'no class has a duration' }]);
+    const fitness = handCatalogue([{ id: 'c', discipline: 'cycling', duration: 20, instructor: 'X' }]);
+    expect(rowsUnavailable(fitness)).toEqual([]);
+    const noCategories = handCatalogue([{ id: 'c', discipline: null, duration: null }]);
+    expect(rowsUnavailable(noCategories).map((u) => u.row)).toEqual(['for_your_usual', 'quick_workout', 'something_new']);
+    expect(unavailableReason(filters.newInstructor(), films)).toBe('no class has an instructor');
+    expect(unavailableReason(filters.anyOf(filters.maxDuration(10), filters.notTaken()), films)).toBeNull();
+    expect(unavailableReason(filters.anyOf(filters.maxDuration(10), filters.newInstructor()), films)).toBe('no class has a duration and no class has an instructor');
+  });
+
+  it('leaves the unavailable row out and fills the others', () => {
+    expect(rows.map((r) => r.row)).toEqual(['for_your_usual', 'something_new', 'ranked']);
+    // A film is usual when one of its genres is; new when none is.
+    expect(row('for_your_usual')!.picks.map((p) => films.classIds[p.classIdx])).toEqual(['f4', 'f2']);
+    expect(row('something_new')!.picks.map((p) => films.classIds[p.classIdx])).toEqual(['f3', 'f5', 'f6']);
+  });
+
+  it('never puts a class without a duration in the quick row', () => {
+    const mixed = handCatalogue([
+      { id: 'short', discipline: 'Comedy', duration: 10 },
+      { id: 'unknown', discipline: 'Comedy', duration: null },
+      { id: 'zero', discipline: 'Comedy', duration: 0 },
+    ]);
+    const none = profileFromWorkouts(mixed, [], Number.NaN);
+    const all = [0, 1, 2];
+    const cut = cutRows({ catalogue: mixed, profile: none, asOf: AS_OF, candidates: all, scores: [0.3, 0.2, 0.1], named: specs.named, ranked: specs.ranked, popular: { classIdx: all, scores: [0.3, 0.2, 0.1] } });
+    expect(cut.find((r) => r.row === 'quick_workout')!.picks.map((p) => mixed.classIds[p.classIdx])).toEqual(['short']);
+  });
+
+  it('reasons name one genre, never "Comedy|Romance", in words that fit films', () => {
+    for (const r of rows) {
+      for (const p of r.picks) {
+        expect(p.reason).not.toContain('|');
+        expect(p.reason).not.toMatch(/\btake\b|\bclass\b|New this week/);
+      }
+    }
+    // f4 is Romance|Comedy: the member took Comedy most, so the reason names Comedy.
+    expect(row('for_your_usual')!.picks[0]!.reason).toBe('Because you like Comedy');
+    expect(row('something_new')!.picks[0]!.reason).toBe('New to you: Horror');
+    // Of a Horror|Thriller film, neither taken: the first genre.
+    expect(row('something_new')!.picks[1]!.reason).toBe('New to you: Horror');
+    expect(reasonWording(films).domain).toBe('neutral');
+  });
+
+  it('says "Popular in X" when popularity is not from this week', () => {
+    const empty = profileFromWorkouts(films, [], Number.NaN);
+    const reason = (days?: number) => reasonFor('popular', films, empty, f(0), AS_OF, reasonWording(films, days === undefined ? {} : { popularWindowDays: days }));
+    expect(reason()).toBe('Popular this week in Comedy');
+    expect(reason(14)).toBe('Popular this week in Comedy');
+    expect(reason(30)).toBe('Popular this month in Comedy');
+    expect(reason(3650)).toBe('Popular in Comedy');
+    const cold = cutRows({ catalogue: films, profile: empty, asOf: AS_OF, candidates, scores, named: specs.named, ranked: specs.ranked, reasons: { popularWindowDays: 400 } });
+    for (const r of cold) for (const p of r.picks) expect(p.reason).toMatch(/^Popular in [A-Z]/);
+  });
+
+  it('an unknown air date never reads "New this week"; a known recent one does', () => {
+    const dated = handCatalogue([
+      { id: 'undated', discipline: 'cycling', duration: 30, instructor: 'X', airedAt: null },
+      { id: 'fresh', discipline: 'cycling', duration: 30, instructor: 'X', airedAt: ago(2) },
+    ]);
+    const empty = profileFromWorkouts(dated, [], Number.NaN);
+    expect(reasonFor('popular', dated, empty, 0, AS_OF)).toBe('Popular this week in Cycling');
+    expect(reasonFor('popular', dated, empty, 1, AS_OF)).toBe('New this week: Cycling with X');
+  });
+
+  it('keeps fitness wording for classes with durations and instructors, and neutral wording on request', () => {
+    const fitness = handCatalogue([
+      { id: 'a', discipline: 'yoga', duration: 30, instructor: 'X' },
+      { id: 'b', discipline: 'yoga', duration: 45, instructor: 'Y' },
+    ]);
+    const p = profileFromWorkouts(fitness, [0, 0, 0], AS_OF);
+    expect(reasonWording(fitness).domain).toBe('fitness');
+    expect(reasonFor('usual', fitness, p, 0, AS_OF)).toBe('You often take 30-min Yoga');
+    expect(reasonFor('usual', fitness, p, 0, AS_OF, reasonWording(fitness, { domain: 'neutral' }))).toBe('You often pick 30-min Yoga');
+    expect(reasonFor('usual', fitness, p, 1, AS_OF)).toBe('Yoga, with an instructor new to you: Y');
+    expect(reasonFor('usual', fitness, p, 1, AS_OF, reasonWording(fitness, { domain: 'neutral' }))).toBe('Yoga by Y, new to you');
   });
 });
