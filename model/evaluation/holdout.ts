@@ -349,10 +349,25 @@ export function rankerCandidate(name: string, model: RankerModel, catalogue: Cat
   };
 }
 
-/** EASE fitted on the split's training part (the most-interacted items when the catalogue is large); its scores are not probabilities. */
+/**
+ * Half-life, in interactions, of the weight of a member's history in EASE's scores: the latest
+ * few interactions say most about the next. Measured per-member temporal splits, NDCG@10 without /
+ * with: ml-100k 0.1960 / 0.2460, first half of ml-1m 0.1418 / 0.2198, ml-latest-small 0.1278 / 0.1423.
+ */
+export const EASE_HALF_LIFE = 5;
+
+/** Weights 0.5^(age / halfLife) of `n` interactions, oldest first (the newest has age 0), into `out`. */
+function positionWeights(n: number, halfLife: number, out: Float64Array): Float64Array {
+  const weights = out.length >= n ? out.subarray(0, n) : new Float64Array(n);
+  for (let j = 0; j < n; j++) weights[j] = 0.5 ** ((n - 1 - j) / halfLife);
+  return weights;
+}
+
+/** EASE fitted on the split's training part (the most-interacted items when the catalogue is large), scoring a member's recency-weighted history; its scores are not probabilities. */
 export function easeCandidate(catalogue: Catalogue, split: HoldoutSplit, model: Ease = Ease.fit(split.train, catalogue.size)): HoldoutCandidate {
   const excluded = Uint8Array.from(split.onOffer, (o) => (o === 1 ? 0 : 1));
   const scores = new Float64Array(catalogue.size);
+  const weights = new Float64Array(1024);
   return {
     name: 'ease',
     rank(members, depth) {
@@ -362,7 +377,7 @@ export function easeCandidate(catalogue: Catalogue, split: HoldoutSplit, model: 
       for (const m of members) {
         const { start, end } = split.train.workoutsOf(m);
         const taken = excludedFor(split, m, excluded);
-        model.score(split.train.classIdx.subarray(start, end), null, scores);
+        model.score(split.train.classIdx.subarray(start, end), positionWeights(end - start, EASE_HALF_LIFE, weights), scores);
         const best = top.select(scores, excluded);
         ranked.push(best);
         chosen.push(Float32Array.from(best, (c) => scores[c]!));
