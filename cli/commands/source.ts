@@ -60,6 +60,7 @@ function importLine(s: ImportSummary): string {
   const parts = [`imported ${s.rows} rows from ${s.file} in ${s.seconds} s`];
   if (s.kind === 'interactions') {
     parts.push(`  ${s.workouts} workouts, ${s.membersAdded} new members, ${s.placeholderClasses} placeholder classes for unknown items`);
+    if (s.placeholdersRemoved > 0) parts.push(`  ${s.placeholdersRemoved} placeholder classes no interaction references any more removed`);
     if (s.firstAt !== null && s.lastAt !== null) {
       parts.push(`  interactions from ${s.firstAt} to ${s.lastAt} (a run as of any later time reads them all; \`dags test daily_picks --logical-date\` sets the as-of time)`);
     }

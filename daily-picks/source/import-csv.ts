@@ -48,6 +48,8 @@ export interface InteractionsSummary {
   membersAdded: number;
   /** Items the file references that had no `source.class` row: added with title = id. */
   placeholderClasses: number;
+  /** With `replace`: placeholder classes (an id and nothing else) no interaction references any more, removed. */
+  placeholdersRemoved: number;
   /**
    * The time range of the imported interactions (ISO 8601; null when none): a run reads the
    * history before its as-of time, so this says which logical dates see the data.
@@ -162,17 +164,29 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
     }
     if (bad.count > 0) bad.fail(options.file);
     await flush();
+    // Replaced interactions leave behind the placeholders made for the old ones (an id and nothing
+    // else): classes nobody took and nobody described would otherwise stay in every catalogue.
+    const placeholdersRemoved = options.replace
+      ? ((
+          await client.query(
+            `delete from source.class c where c.title = c.class_id and c.discipline is null and c.duration_min is null and c.instructor_id is null
+               and c.language is null and c.difficulty is null and c.aired_at is null and not c.is_encore
+               and not exists (select 1 from source.workout w where w.class_id = c.class_id)`,
+          )
+        ).rowCount ?? 0)
+      : 0;
     await auditSourceWrite(client, options.audit, 'source.import_interactions', options.file, {
       file: options.file,
       rows,
       workouts,
       membersAdded,
       placeholderClasses,
+      placeholdersRemoved,
       replaced: Boolean(options.replace),
       replacedTables,
     });
     const iso = (seconds: number) => (Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : null);
-    return { rows, workouts, membersAdded, placeholderClasses, firstAt: iso(firstSeconds), lastAt: iso(lastSeconds) };
+    return { rows, workouts, membersAdded, placeholderClasses, placeholdersRemoved, firstAt: iso(firstSeconds), lastAt: iso(lastSeconds) };
   }, ONCE);
   return {
     kind: 'interactions',

@@ -277,6 +277,9 @@ describe('flywheel import', { timeout: 120_000 }, () => {
 
     const replaced = await interactions(await file('user,item,time\nnew,c1,1764288000\n'), { replace: true });
     expect(replaced).toMatchObject({ replaced: true, replacedTables: ['source.workout', 'source.member'], workouts: 1, membersAdded: 1, placeholderClasses: 0 });
+    // c2 was only a placeholder for the old interactions: gone with them. c1 is still taken, c3 was described.
+    expect(replaced.placeholdersRemoved).toBe(1);
+    expect(await q('select class_id from source.class order by class_id')).toEqual([{ class_id: 'c1' }, { class_id: 'c3' }]);
     expect(await q('select member_id from source.member')).toEqual([{ member_id: 'new' }]);
     expect(await q('select workout_id, member_id from source.workout')).toEqual([{ workout_id: 1, member_id: 'new' }]); // identity restarted
 
@@ -309,7 +312,7 @@ describe('flywheel import', { timeout: 120_000 }, () => {
         auth: 'cli',
         action: 'source.import_interactions',
         target: f1,
-        details: { file: f1, rows: 3, workouts: 3, membersAdded: 2, placeholderClasses: 2, replaced: true, replacedTables: ['source.workout', 'source.member'] },
+        details: { file: f1, rows: 3, workouts: 3, membersAdded: 2, placeholderClasses: 2, placeholdersRemoved: 0, replaced: true, replacedTables: ['source.workout', 'source.member'] },
       },
       {
         actor: 'cli:tester',
