@@ -34,17 +34,17 @@ export type TrainResult = {
   seconds: number;
 };
 
-/** Validation examples the trainer should get at least, however sparse the last days are. */
-const MIN_VALIDATION_EXAMPLES = 2000;
+/** Validation examples the trainer should get, however sparse the last days are: this many, or 10% of the history when that is less. */
+const VALIDATION_EXAMPLES = 2000;
 
 /**
  * Where validation starts: `validationDays` before `trainBefore`, or earlier when those days hold
- * fewer than MIN_VALIDATION_EXAMPLES interactions (sparse data), but never before the median.
+ * fewer than VALIDATION_EXAMPLES interactions (sparse data) — but never more than the last 10%.
  */
 function validationStart(history: History, trainBefore: number, validationDays: number): number {
   const times = history.startedAt.filter((t) => t < trainBefore).sort();
   if (times.length === 0) return trainBefore - validationDays * DAY_MS;
-  const byCount = times[Math.max(Math.floor(times.length / 2), times.length - MIN_VALIDATION_EXAMPLES)]!;
+  const byCount = times[Math.max(Math.floor(times.length * 0.9), times.length - VALIDATION_EXAMPLES)]!;
   return Math.min(trainBefore - validationDays * DAY_MS, byCount);
 }
 
