@@ -16,12 +16,30 @@ import { seedSource } from '../../daily-picks/source/seed.ts';
 import { FIXTURE_MODEL } from '../fixtures/dags-ranker/_options.ts';
 import { Harness } from '../support/harness.ts';
 import { day, DAY_MS, PicksWorld } from '../support/picks.ts';
+import { segmentOf, type Segment, type ServingPlan } from '../../model/serving-plan.ts';
 
 const RANKER_DAGS = fileURLToPath(new URL('../fixtures/dags-ranker', import.meta.url));
 const UNTIL = day('2026-06-01');
 const RANKER_TASKS = ['train', 'rank_shard_0', 'rank_shard_1', 'rank'];
 
-type VersionRow = { version: string; stage: string; status: string; backend: string; metrics: Record<string, Record<string, number>>; artifact_path: string | null; error: string | null; params: Record<string, unknown>; row_counts: Record<string, number> };
+type VersionRow = {
+  version: string;
+  stage: string;
+  status: string;
+  backend: string;
+  metrics: Record<string, Record<string, number>>;
+  artifact_path: string | null;
+  error: string | null;
+  params: Record<string, unknown>;
+  row_counts: Record<string, number>;
+  serving: (ServingPlan & { holdout: { kind: string; members: number }; gate: { promote: boolean; reason: string } }) | null;
+};
+
+/** The picks' model_version a member gets from `version`'s plan: the ranker's is the version itself. */
+function expectedVersion(plan: ServingPlan, version: string, segment: Segment): string {
+  const candidate = plan.segments[segment];
+  return candidate === 'ranker' ? version : candidate === 'ease' ? `${version}/ease` : candidate === 'baseline' ? `${version}/item_knn` : candidate;
+}
 
 describe('Daily Picks with the two-tower ranker (fixture DAGs through the scheduler)', { timeout: 400_000 }, () => {
   let harness: Harness;
@@ -59,10 +77,26 @@ describe('Daily Picks with the two-tower ranker (fixture DAGs through the schedu
     return new Map(rows.map((r) => [r.member_id, r.versions[0]!]));
   }
 
-  /** Members with a workout in the 60 days before the as-of time: the ones a model ranks. */
+  /** Members with a workout in the 60 days before the as-of time. */
   async function activeMembers(): Promise<Set<string>> {
     const rows = await world.query<{ member_id: string }>(`select distinct member_id from source.workout where started_at < $1 and started_at >= $2`, [UNTIL, new Date(UNTIL.getTime() - 60 * DAY_MS)]);
     return new Set(rows.map((r) => r.member_id));
+  }
+
+  /** Every member with history, and their segment as of the as-of time under `plan`'s rules. */
+  async function memberSegments(plan: ServingPlan): Promise<Map<string, Segment>> {
+    const rows = await world.query<{ member_id: string; n: number; last_ms: number }>(
+      `select member_id, count(*)::int as n, (extract(epoch from max(started_at)) * 1000)::float8 as last_ms from source.workout where started_at < $1 group by member_id`,
+      [UNTIL],
+    );
+    return new Map(rows.map((r) => [r.member_id, segmentOf(r.n, Number(r.last_ms), UNTIL.getTime(), plan.rules)]));
+  }
+
+  /** Every member with history got the picks their segment's candidate makes under `version`'s plan. */
+  async function expectServedByPlan(published: Map<string, string>, plan: ServingPlan, version: string) {
+    const segments = await memberSegments(plan);
+    expect(segments.size).toBeGreaterThan(100);
+    for (const [member, segment] of segments) expect(published.get(member), `${member} (${segment})`).toBe(expectedVersion(plan, version, segment));
   }
 
   it('training fails with no model in production: the shards rank nothing and the rows come from the heuristics', async () => {
@@ -78,19 +112,23 @@ describe('Daily Picks with the two-tower ranker (fixture DAGs through the schedu
     expect(new Set((await publishedVersions(r.runId)).values())).toEqual(new Set(['heuristics', 'popularity']));
   });
 
-  it('a trained model beats the heuristics on the holdout, is promoted, and ranks every active member across two shards', async () => {
+  it('a trained model is evaluated with every candidate, its plan is promoted, and the shards serve every member their segment\'s candidate', async () => {
     const r = await run('ranker_daily');
     expect(r.finished.state).toBe('success');
     for (const taskId of [...RANKER_TASKS, 'select_ranking', 'filter_rows', 'publish']) expect(r.states[taskId], taskId).toBe('success');
     const train = r.output<TrainResult>('train');
-    for (const candidate of ['ranker', 'heuristics', 'popularity', 'baseline']) {
+    for (const candidate of ['ranker', 'heuristics', 'popularity', 'baseline', 'ease']) {
       expect(train.metrics[candidate]!['ndcg@10'], candidate).toBeGreaterThan(0);
       expect(train.metrics[candidate]!['recall@10'], candidate).toBeGreaterThan(0);
     }
+    // On this data the ranker beats the heuristics (model/README.md): it serves the active members.
     expect(train.metrics.ranker!['ndcg@10']).toBeGreaterThan(train.metrics.heuristics!['ndcg@10']!);
     expect(train.metrics.ranker!['ece']).toBeGreaterThanOrEqual(0);
     expect(train.trained.promoted).toBe(true);
-    expect(train.serving).toEqual({ version: train.trained.version, artifactPath: train.trained.artifactPath });
+    const plan = train.trained.plan!;
+    expect(plan.segments.no_history).toBe('popularity');
+    expect(plan.segments.active).toBe('ranker');
+    expect(train.serving).toEqual({ version: train.trained.version, artifactPath: train.trained.artifactPath, plan });
     promoted = train.trained.version;
     expect(existsSync(path.join(train.trained.artifactPath, 'model.json'))).toBe(true);
     expect(await r.log('train')).toMatch(/tfjs backend: wasm/);
@@ -99,17 +137,23 @@ describe('Daily Picks with the two-tower ranker (fixture DAGs through the schedu
     expect(row).toMatchObject({ stage: 'production', status: 'succeeded', backend: 'wasm', artifact_path: train.trained.artifactPath });
     expect(row.params).toMatchObject({ backendDetail: expect.stringMatching(/^wasm/), epochs: 3 });
     expect(row.row_counts.trainExamples).toBeGreaterThan(1000);
-    expect(Object.keys(row.metrics)).toEqual(expect.arrayContaining(['ranker', 'heuristics', 'popularity', 'baseline']));
+    expect(Object.keys(row.metrics)).toEqual(expect.arrayContaining(['ranker', 'heuristics', 'popularity', 'baseline', 'ease']));
+    // The registry keeps the plan, the holdout it was decided on (the last 3 days: dense generated data) and the gate.
+    expect(row.serving).toMatchObject({ segments: plan.segments, holdout: { kind: 'time' }, gate: { promote: true } });
+    expect(row.serving!.holdout.members).toBeGreaterThan(100);
 
-    // The shards split the members between them; together they rank every member with history.
+    // The shards split the members between them; together they rank every member with history the plan does not give the heuristics.
     const shards = [r.output<ShardRanking>('rank_shard_0'), r.output<ShardRanking>('rank_shard_1')];
     const ranking = r.output<ModelRanking>('rank');
-    expect(ranking).toEqual({ rankingFiles: shards.map((s) => s.rankingFile), modelVersion: promoted });
-    const [withHistory] = await world.query<{ n: number }>('select count(distinct member_id)::int as n from source.workout where started_at < $1', [UNTIL]);
-    expect(shards[0]!.members + shards[1]!.members).toBe(withHistory!.n);
-    expect(Math.abs(shards[0]!.members - shards[1]!.members)).toBeLessThanOrEqual(withHistory!.n / 4);
+    const files = shards.flatMap((s) => s.rankings);
+    expect(ranking).toEqual({ rankingFiles: files.map((f) => f.rankingFile), modelVersion: promoted, candidates: files.map((f) => f.candidate) });
+    const segments = await memberSegments(plan);
+    const byShards = [...segments.values()].filter((segment) => plan.segments[segment] !== 'heuristics').length;
+    expect(shards[0]!.members + shards[1]!.members).toBe(byShards);
+    expect(Math.abs(shards[0]!.members - shards[1]!.members)).toBeLessThanOrEqual(segments.size / 4);
 
     const published = await publishedVersions(r.runId);
+    await expectServedByPlan(published, plan, promoted);
     const active = await activeMembers();
     expect(active.size).toBeGreaterThan(100);
     for (const member of active) expect(published.get(member), member).toBe(promoted);
@@ -124,14 +168,19 @@ describe('Daily Picks with the two-tower ranker (fixture DAGs through the schedu
     expect(r.finished.state).toBe('success');
     const train = r.output<TrainResult>('train');
     expect(train.trained.promoted).toBe(false);
-    expect(train.trained.reason).toMatch(/does not beat/);
+    expect(train.trained.reason).toMatch(/does not beat production/);
     expect(train.metrics.production!['ndcg@10']).toBeGreaterThan(train.metrics.ranker!['ndcg@10']!);
+    // The untrained ranker serves no segment of its own plan: the registry says so.
+    expect(Object.values(train.trained.plan!.segments)).not.toContain('ranker');
     expect(train.serving?.version).toBe(promoted);
+    const candidateRow = (await versions()).find((v) => v.version === train.trained.version)!;
+    expect((candidateRow.serving as unknown as { ranker: string }).ranker).toMatch(/the ranker serves no segment/);
     const all = await versions();
     expect(all.find((v) => v.version === train.trained.version)).toMatchObject({ stage: 'candidate', status: 'succeeded' });
     expect(all.filter((v) => v.stage === 'production').map((v) => v.version)).toEqual([promoted]);
     const published = await publishedVersions(r.runId);
     for (const member of await activeMembers()) expect(published.get(member), member).toBe(promoted);
+    await expectServedByPlan(published, train.serving!.plan!, promoted);
   });
 
   it('training fails with a model in production: the shards rank with it (the last good model)', async () => {
