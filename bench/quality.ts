@@ -43,6 +43,7 @@ import { loadInputs, type ModelRanking, type RowsResult } from '../daily-picks/s
 import { selectBackend } from '../model/backend.ts';
 import type { Catalogue } from '../model/data/catalogue.ts';
 import type { History } from '../model/data/history.ts';
+import { Ease } from '../model/baselines/ease.ts';
 import { easeCandidate, evaluateHoldout, heuristicsCandidate, itemKnnCandidate, popularityCandidate, rankerCandidate, type HoldoutCandidate, type HoldoutSplit } from '../model/evaluation/holdout.ts';
 import { RankingEvaluator } from '../model/evaluation/metrics.ts';
 import { loadRanker } from '../model/ranker/artifact.ts';
@@ -309,6 +310,8 @@ try {
       { what: 'heuristics', make: () => heuristicsCandidate(catalogue, split) },
       { what: 'baseline (ItemKNN)', make: () => itemKnnCandidate(catalogue, split) },
       { what: 'ease', make: () => easeCandidate(catalogue, split) },
+      // The textbook EASE the issue measured against (λ = 300, history unweighted): a fixed reference across datasets.
+      { what: 'ease (λ 300, unweighted)', make: () => easeCandidate(catalogue, split, Ease.fit(split.train, catalogue.size, { lambda: 300 }), null) },
     ];
     const loaded: { ranker: RankerModel | null } = { ranker: null };
     if (trained?.trained.artifactPath) {

@@ -363,8 +363,12 @@ function positionWeights(n: number, halfLife: number, out: Float64Array): Float6
   return weights;
 }
 
-/** EASE fitted on the split's training part (the most-interacted items when the catalogue is large), scoring a member's recency-weighted history; its scores are not probabilities. */
-export function easeCandidate(catalogue: Catalogue, split: HoldoutSplit, model: Ease = Ease.fit(split.train, catalogue.size)): HoldoutCandidate {
+/**
+ * EASE fitted on the split's training part (the most-interacted items when the catalogue is large),
+ * scoring a member's history recency-weighted with `halfLife` (null: unweighted); its scores are
+ * not probabilities.
+ */
+export function easeCandidate(catalogue: Catalogue, split: HoldoutSplit, model: Ease = Ease.fit(split.train, catalogue.size), halfLife: number | null = EASE_HALF_LIFE): HoldoutCandidate {
   const excluded = Uint8Array.from(split.onOffer, (o) => (o === 1 ? 0 : 1));
   const scores = new Float64Array(catalogue.size);
   const weights = new Float64Array(1024);
@@ -377,7 +381,7 @@ export function easeCandidate(catalogue: Catalogue, split: HoldoutSplit, model: 
       for (const m of members) {
         const { start, end } = split.train.workoutsOf(m);
         const taken = excludedFor(split, m, excluded);
-        model.score(split.train.classIdx.subarray(start, end), positionWeights(end - start, EASE_HALF_LIFE, weights), scores);
+        model.score(split.train.classIdx.subarray(start, end), halfLife === null ? null : positionWeights(end - start, halfLife, weights), scores);
         const best = top.select(scores, excluded);
         ranked.push(best);
         chosen.push(Float32Array.from(best, (c) => scores[c]!));
