@@ -23,13 +23,28 @@ export type TrainOptions = {
   /** Stop after this many epochs without a better validation NLL. @defaultValue 2 */
   patience: number;
   /**
-   * Training workouts per epoch at most: the most recent days are kept, whole, up to this many
-   * (tastes drift, and it bounds a daily run's training time whatever the history's length).
+   * Training workouts per epoch at most: the most recent ones, whole UTC days at a time (tastes
+   * drift, and it bounds a daily run's training time whatever the history's length). Where days
+   * are sparse a day is a handful of workouts, so the cut falls within a day's worth of the cap;
+   * a last day larger than the cap on its own is cut to its most recent workouts.
    * @defaultValue 1000000
    */
   maxExamplesPerEpoch: number;
-  /** Workouts per step (all from one day, so they share the classes on offer). More, smaller steps learned more per epoch than fewer large ones. @defaultValue 512 */
+  /**
+   * Workouts per step: consecutive in time (see `shuffleWindow`), whatever the calendar, so a
+   * step is full however sparse the days. More, smaller steps learned more per epoch than fewer
+   * large ones. @defaultValue 512
+   */
   batchSize: number;
+  /**
+   * Batches whose workouts are shuffled together each epoch: the time-ordered workouts are cut
+   * into windows of `shuffleWindow × batchSize` (at a random offset each epoch), shuffled within
+   * each window, then into batches; the batches' order is shuffled too. A batch then mixes many
+   * members (not one member's burst of ratings) while spanning a short time, so the classes on
+   * offer for its negatives are close to each workout's own. 1 = strictly consecutive.
+   * @defaultValue 8
+   */
+  shuffleWindow: number;
   /** Classes sampled per step as negatives of the sampled softmax. @defaultValue 256 */
   negatives: number;
   /** Adam's learning rate. @defaultValue 0.004 */
@@ -38,6 +53,14 @@ export type TrainOptions = {
   seed: number;
   /** Validation examples (at most) for early stopping and the temperature. @defaultValue 4096 */
   validationExamples: number;
+  /**
+   * Wall-clock budget of training, in seconds from the start of `trainRanker`: once spent, the
+   * epoch in progress ends after its current step, is validated like a whole one, and no further
+   * epoch starts (the best epoch's weights are kept, then calibration runs as usual). It keeps a
+   * daily run bounded on a slow or shared machine; when it is reached the result depends on the
+   * machine's speed (logged, and `stats.timeLimited`). @defaultValue 420
+   */
+  maxTrainSeconds: number;
 };
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -48,10 +71,12 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   patience: 2,
   maxExamplesPerEpoch: 1_000_000,
   batchSize: 512,
+  shuffleWindow: 8,
   negatives: 256,
   learningRate: 0.004,
   seed: 7,
   validationExamples: 4096,
+  maxTrainSeconds: 420,
 };
 
 /** The defaults under `options` (the shape merged field by field). */
@@ -84,6 +109,8 @@ export type TrainStats = {
   validationNll: number;
   calibratedNll: number;
   bestEpoch: number;
+  /** Whether `maxTrainSeconds` ended training (its last epoch may be partial). */
+  timeLimited: boolean;
 };
 
 export interface TrainedRanker {
@@ -114,13 +141,13 @@ class NegativeSampler {
     for (let i = 0; i < n; i++) this.cumulative[i] = total += this.weight[this.order[i]!]!;
   }
 
-  /** Classes aired before `at`: a prefix of `order`. */
+  /** Classes aired at or before `at` (unknown air times count as always aired): a prefix of `order`. */
   private available(at: number): number {
     let lo = 0;
     let hi = this.airedSorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.airedSorted[mid]! < at) lo = mid + 1;
+      if (this.airedSorted[mid]! <= at) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -152,25 +179,61 @@ class NegativeSampler {
     return 0.5 / limit + (0.5 * this.weight[c]!) / total;
   }
 
-  /** The classes on offer at `at` (a prefix of `order`) and their total popularity weight. */
+  /** The classes on offer at `at` (aired at or before it: a prefix of `order`) and their total popularity weight. */
   offered(at: number): { limit: number; total: number } {
     const limit = Math.max(1, this.available(at));
     return { limit, total: this.cumulative[limit - 1]! };
   }
 }
 
-/** Workout indices (into the history's CSR arrays) in [from, to), grouped by UTC day. */
-function workoutsByDay(history: History, from: number, to: number): Int32Array[] {
-  const byDay = new Map<number, number[]>();
+/** Workout indices (into the history's CSR arrays) with a start time in [from, to), in index order. */
+function workoutsBetween(history: History, from: number, to: number): Int32Array {
+  let count = 0;
   for (let i = 0; i < history.workoutCount; i++) {
     const t = history.startedAt[i]!;
-    if (t < from || t >= to) continue;
-    const day = Math.floor(t / DAY_MS);
-    let list = byDay.get(day);
-    if (!list) byDay.set(day, (list = []));
-    list.push(i);
+    if (t >= from && t < to) count += 1;
   }
-  return [...byDay.keys()].sort((a, b) => a - b).map((d) => Int32Array.from(byDay.get(d)!));
+  const out = new Int32Array(count);
+  for (let i = 0, k = 0; i < history.workoutCount; i++) {
+    const t = history.startedAt[i]!;
+    if (t >= from && t < to) out[k++] = i;
+  }
+  return out;
+}
+
+/** The same, in time order (ties by index). */
+function workoutsInTimeOrder(history: History, from: number, to: number): Int32Array {
+  const t = history.startedAt;
+  return workoutsBetween(history, from, to).sort((a, b) => t[a]! - t[b]! || a - b);
+}
+
+/**
+ * Where the per-epoch cap starts, in `sorted` (time order): the most recent whole UTC days that
+ * fit `cap`, or the most recent `cap` workouts when the last day alone is larger.
+ */
+function recentStart(sorted: Int32Array, startedAt: Float64Array, cap: number): number {
+  if (sorted.length <= cap) return 0;
+  const dayOf = (k: number) => Math.floor(startedAt[sorted[k]!]! / DAY_MS);
+  let first = sorted.length - Math.max(1, cap);
+  if (first > 0 && first < sorted.length && dayOf(first - 1) === dayOf(first)) {
+    // The cut falls inside a day: start at the next day, if there is one.
+    const day = dayOf(first);
+    let next = first;
+    while (next < sorted.length && dayOf(next) === day) next += 1;
+    if (next < sorted.length) first = next;
+  }
+  return first;
+}
+
+function distinctDays(sorted: Int32Array, startedAt: Float64Array): number {
+  let days = 0;
+  let last = Number.NaN;
+  for (const i of sorted) {
+    const day = Math.floor(startedAt[i]! / DAY_MS);
+    if (day !== last) days += 1;
+    last = day;
+  }
+  return days;
 }
 
 function memberOfWorkout(history: History): Int32Array {
@@ -179,9 +242,9 @@ function memberOfWorkout(history: History): Int32Array {
   return owner;
 }
 
-function shuffle(rng: Rng, a: Int32Array | number[]): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
+function shuffle(rng: Rng, a: Int32Array | number[], from = 0, to = a.length): void {
+  for (let i = to - 1; i > from; i--) {
+    const j = from + rng.int(i - from + 1);
     const t = a[i]!;
     a[i] = a[j]!;
     a[j] = t;
@@ -195,6 +258,13 @@ function shuffle(rng: Rng, a: Int32Array | number[]): void {
  * uses the full softmax over the classes on offer with the member's taken classes excluded, as
  * ranking does. The best epoch's weights are kept, then a temperature is fitted on validation so
  * the scores are calibrated probabilities.
+ *
+ * Batches are `batchSize` workouts close in time (time order, shuffled within small windows; see
+ * `shuffleWindow`), not calendar days: where days are sparse (a few ratings a day over years) a
+ * day-per-batch step held a handful of workouts at a full step's cost. A batch's negatives come
+ * from the classes on offer at its latest workout; a negative that aired after a workout is
+ * masked for it and its age is taken at the workout's time (see `step`), so a batch spanning
+ * days or months contrasts each workout only with classes it could have taken.
  */
 export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
   const options = resolveTrainOptions(input.options);
@@ -210,23 +280,23 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
   let best = { nll: Number.POSITIVE_INFINITY, epoch: 0, weights: null as Map<string, tf.Tensor> | null };
   try {
     const owner = memberOfWorkout(history);
+    const { startedAt } = history;
 
-    const allDays = workoutsByDay(history, Number.NEGATIVE_INFINITY, input.validationFrom);
-    let kept = 0;
-    let firstDay = allDays.length;
-    while (firstDay > 0 && kept + allDays[firstDay - 1]!.length <= options.maxExamplesPerEpoch) kept += allDays[--firstDay]!.length;
-    if (firstDay === allDays.length && allDays.length > 0) firstDay -= 1; // always the last day, however large
-    const trainDays = allDays.slice(firstDay);
-    if (firstDay > 0) log(`training on the last ${trainDays.length} of ${allDays.length} days (at most ${options.maxExamplesPerEpoch} workouts per epoch)`);
-    const validationAll = workoutsByDay(history, input.validationFrom, input.trainBefore).flatMap((d) => [...d]);
+    const before = workoutsInTimeOrder(history, Number.NEGATIVE_INFINITY, input.validationFrom);
+    const train = before.subarray(recentStart(before, startedAt, options.maxExamplesPerEpoch));
+    if (train.length < before.length) {
+      log(`training on the last ${distinctDays(train, startedAt)} of ${distinctDays(before, startedAt)} days (${train.length} of ${before.length} workouts; at most ${options.maxExamplesPerEpoch} per epoch)`);
+    }
+    const validationAll = Array.from(workoutsBetween(history, input.validationFrom, input.trainBefore));
     shuffle(rng, validationAll);
-    const validation = validationAll.slice(0, options.validationExamples).sort((a, b) => history.startedAt[a]! - history.startedAt[b]!);
-    const examples = trainDays.reduce((n, d) => n + d.length, 0);
+    const validation = validationAll.slice(0, options.validationExamples).sort((a, b) => startedAt[a]! - startedAt[b]!);
+    const examples = train.length;
     if (examples === 0) throw new Error('no workouts before the validation period to train on');
     const counts = new Float64Array(catalogue.size);
-    for (const day of trainDays) for (const i of day) counts[history.classIdx[i]!]! += 1;
+    for (const i of train) counts[history.classIdx[i]!]! += 1;
     const sampler = new NegativeSampler(features, counts);
-    log(`training on ${examples} workouts over ${trainDays.length} days (${validation.length} validation), ${catalogue.size} classes, dim ${options.shape.dim}, ${options.negatives} negatives, batch ${options.batchSize}`);
+    const spanDays = (startedAt[train[examples - 1]!]! - startedAt[train[0]!]!) / DAY_MS;
+    log(`training on ${examples} workouts (on ${distinctDays(train, startedAt)} days in ${spanDays.toFixed(1)}; ${validation.length} validation), ${catalogue.size} classes, dim ${options.shape.dim}, ${options.negatives} negatives, batch ${options.batchSize}, shuffle window ${options.shuffleWindow} batches`);
 
     const B = options.batchSize;
     const R = options.negatives;
@@ -234,22 +304,43 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
     const context = new MemberContextBatch(B, L);
     const candidates = new Int32Array(B + R);
     const logExpected = new Float32Array(B + R);
-    const ages = new Int32Array(B + R);
+    const ages = new Int32Array(B);
+    const negativeAges = new Int32Array(B * R);
     const hits = new Float32Array(B * R);
     const hitList: number[] = [];
     const cross = new CrossFeatures(features, tableSizes(vocabulary));
     const F = CROSS_TABLES.length;
     const memberRow = new Float32Array(cross.width);
     const crosses = new Float32Array(B * (R + 1) * F);
+    const negativeColumns = new Int32Array(R * F);
+    // The classes in a batch's histories, and each one's row in the batch's own history table.
+    const historyClasses = new Int32Array(Math.min(catalogue.size, B * L));
+    const localRow = new Int32Array(catalogue.size);
+    const seenInBatch = new Int32Array(catalogue.size).fill(-1);
+    let batchNumber = 0;
 
-    const step = (batch: Int32Array, dayStart: number): number => {
+    /**
+     * One step on `batch` (workouts close in time). The negatives are drawn from the classes on
+     * offer at the batch's latest workout, so every positive is among them and its logQ is that
+     * of the distribution sampled. For each workout, a negative that aired after it (it could not
+     * have been taken then) is masked like an accidental hit, and a negative's age bucket is taken
+     * at the workout's own time, as the positive's is: however long the batch spans (sparse days),
+     * no workout is contrasted with a class that was not on offer to it, nor at another age.
+     */
+    const step = (batch: Int32Array): number => {
       context.clear();
       const n = batch.length;
-      const dayEnd = dayStart + DAY_MS;
-      const offer = sampler.offered(dayEnd);
+      let earliest = Number.POSITIVE_INFINITY;
+      let latest = Number.NEGATIVE_INFINITY;
+      for (const i of batch) {
+        const t = startedAt[i]!;
+        if (t < earliest) earliest = t;
+        if (t > latest) latest = t;
+      }
+      const offer = sampler.offered(latest);
       for (let b = 0; b < n; b++) {
         const i = batch[b]!;
-        const t = history.startedAt[i]!;
+        const t = startedAt[i]!;
         context.add(history, owner[i]!, i, t);
         const c = history.classIdx[i]!;
         candidates[b] = c;
@@ -257,44 +348,84 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
         ages[b] = Math.max(0, ageBucket(features.airedAt[c]!, t));
       }
       sampler.sample(rng, offer, R, candidates, logExpected, n);
-      const mid = dayStart + DAY_MS / 2;
+      for (const h of hitList) hits[h] = 0;
+      hitList.length = 0;
       const positions = new Map<number, number[]>();
+      // A negative's age bucket at each workout's time. Usually (a batch spans hours, or air
+      // times are unknown) it is one bucket for the whole batch: one age per negative, [R].
+      // Otherwise ages are per workout and negative, [n, R], and a negative that aired after a
+      // workout is masked for it.
+      let perWorkout = false;
       for (let j = 0; j < R; j++) {
         const c = candidates[n + j]!;
-        ages[n + j] = Math.max(0, ageBucket(features.airedAt[c]!, mid));
         let list = positions.get(c);
         if (!list) positions.set(c, (list = []));
         list.push(j);
+        const aired = features.airedAt[c]!;
+        negativeAges[j] = ageBucket(aired, latest);
+        // (Not aired even at the latest workout: only when nothing had aired by then, see `offered`.)
+        perWorkout ||= negativeAges[j]! < 0 || ageBucket(aired, earliest) !== negativeAges[j];
       }
-      for (const h of hitList) hits[h] = 0;
-      hitList.length = 0;
+      if (perWorkout) {
+        for (let b = 0; b < n; b++) {
+          const t = startedAt[batch[b]!]!;
+          for (let j = 0; j < R; j++) {
+            const age = ageBucket(features.airedAt[candidates[n + j]!]!, t);
+            negativeAges[b * R + j] = Math.max(0, age);
+            if (age < 0) hitList.push(b * R + j);
+          }
+        }
+      }
       for (let b = 0; b < n; b++) {
         const same = positions.get(candidates[b]!);
         if (same) for (const j of same) hitList.push(b * R + j);
       }
       for (const h of hitList) hits[h] = -1e9;
+      // Crosses: the member row's column of each candidate's value per table (as classCrosses reads them).
+      for (let j = 0; j < R; j++) {
+        const c = candidates[n + j]!;
+        for (let f = 0; f < F; f++) negativeColumns[j * F + f] = cross.offsets[f]! + features[CROSS_TABLES[f]!][c]!;
+      }
       for (let b = 0; b < n; b++) {
         cross.memberRow(context, b, memberRow, 0);
         const at = b * (R + 1) * F;
         cross.classCrosses(memberRow, 0, candidates[b]!, crosses, at);
-        for (let j = 0; j < R; j++) cross.classCrosses(memberRow, 0, candidates[n + j]!, crosses, at + (1 + j) * F);
+        for (let k = 0; k < R * F; k++) crosses[at + F + k] = memberRow[negativeColumns[k]!]!;
+      }
+      // History embeddings of the classes the batch's histories hold, not of the whole catalogue
+      // (a catalogue of 10k films costs several times a step's work otherwise): the context's
+      // indices become rows of that small table, now that the crosses have read them.
+      const historyIdx = context.historyIdx;
+      let distinct = 0;
+      batchNumber += 1;
+      for (let k = 0; k < n * L; k++) {
+        const c = historyIdx[k]!;
+        if (seenInBatch[c] !== batchNumber) {
+          seenInBatch[c] = batchNumber;
+          localRow[c] = distinct;
+          historyClasses[distinct++] = c;
+        }
+        historyIdx[k] = localRow[c]!;
       }
 
       const lossValue = tf.tidy(() => {
         // The candidates' own feature rows: class vectors for B + R classes, not the whole catalogue.
         const candidateRows = Object.fromEntries(TABLES.map((t) => [t, tf.tensor1d(Int32Array.from(candidates.subarray(0, n + R), (c) => features[t][c]!), 'int32')])) as FeatureRows;
-        const ageIdx = tf.tensor1d(ages.subarray(0, n + R), 'int32');
+        const historyRows = Object.fromEntries(TABLES.map((t) => [t, tf.tensor1d(Int32Array.from(historyClasses.subarray(0, distinct), (c) => features[t][c]!), 'int32')])) as FeatureRows;
+        const ageIdx = tf.tensor1d(ages.subarray(0, n), 'int32');
+        const negativeAgeIdx = tf.tensor1d(negativeAges.subarray(0, perWorkout ? n * R : R), 'int32');
         const correction = tf.tensor1d(logExpected.subarray(0, n + R));
         const hitMask = tf.tensor2d(hits.subarray(0, n * R), [n, R]);
         const crossInputs = tf.tensor2d(crosses.subarray(0, n * (R + 1) * F), [n * (R + 1), F]);
         const loss = optimizer.minimize(() => {
-          const member = network.memberVectors(network.historyVectors(rows), context, n);
+          const member = network.memberVectors(network.historyVectors(historyRows), context, n);
           const vectors = network.classVectors(candidateRows);
-          const biases = tf.sub(tf.add(network.classBiases(candidateRows), tf.gather(network.ageBias, ageIdx)), correction);
+          const biases = tf.sub(network.classBiases(candidateRows), correction);
           const [posVectors, negVectors] = tf.split(vectors, [n, R], 0) as [tf.Tensor2D, tf.Tensor2D];
           const [posBias, negBias] = tf.split(biases, [n, R], 0) as [tf.Tensor1D, tf.Tensor1D];
-          const positive = tf.add(tf.sum(tf.mul(member, posVectors), 1), posBias);
-          const negative = tf.add(tf.add(matMul(member, tf.transpose(negVectors)), negBias), hitMask);
+          const positive = tf.add(tf.add(tf.sum(tf.mul(member, posVectors), 1), posBias), tf.gather(network.ageBias, ageIdx));
+          const negativeAgeBias = tf.reshape(tf.gather(network.ageBias, negativeAgeIdx), [perWorkout ? n : 1, R]);
+          const negative = tf.add(tf.add(tf.add(matMul(member, tf.transpose(negVectors)), negBias), negativeAgeBias), hitMask);
           // logSoftmax's gradient is its own (softmax − one-hot); logSumExp's goes through max and a broadcast Equal, slow on wasm.
           const towers = tf.concat([tf.expandDims(positive, 1), negative], 1);
           const crossLogits = tf.reshape(matMul(crossInputs, tf.reshape<tf.Rank.R2>(network.crossWeights, [F, 1])), [n, R + 1]);
@@ -309,39 +440,51 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
     let steps = 0;
     let trainLoss = Number.NaN;
     let trainSeconds = 0;
-    const stepsPerEpoch = trainDays.reduce((n, d) => n + Math.ceil(d.length / B), 0);
+    let trainedExamples = 0;
+    let timeLimited = false;
+    const deadline = started + options.maxTrainSeconds * 1000;
+    const stepsPerEpoch = Math.ceil(examples / B);
     const epochs = Math.max(options.epochs, Math.min(options.maxEpochs, Math.ceil(options.minSteps / stepsPerEpoch)));
+    // Window and offset are whole batches, so every batch lies inside one window.
+    const windowBatches = Math.max(1, Math.floor(options.shuffleWindow));
+    const span = windowBatches * B;
+    const ordered = new Int32Array(examples);
+    const batchOrder = Array.from({ length: stepsPerEpoch }, (_, k) => k);
     let epochsRun = 0;
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let epoch = 1; epoch <= epochs && !timeLimited; epoch++) {
       if (epoch - best.epoch > options.patience && best.epoch > 0) {
         log(`stopping early: no better validation NLL since epoch ${best.epoch}`);
         break;
       }
       epochsRun = epoch;
       const epochStarted = performance.now();
-      const batches: { day: number; batch: Int32Array }[] = [];
-      for (const day of trainDays) {
-        const shuffled = Int32Array.from(day);
-        shuffle(rng, shuffled);
-        const dayStart = Math.floor(history.startedAt[day[0]!]! / DAY_MS) * DAY_MS;
-        for (let s = 0; s < shuffled.length; s += B) batches.push({ day: dayStart, batch: shuffled.subarray(s, Math.min(shuffled.length, s + B)) });
+      ordered.set(train);
+      if (windowBatches > 1) {
+        const offset = Math.min(examples, rng.int(windowBatches) * B);
+        shuffle(rng, ordered, 0, offset);
+        for (let s = offset; s < examples; s += span) shuffle(rng, ordered, s, Math.min(examples, s + span));
       }
-      const order = batches.map((_, i) => i);
-      shuffle(rng, order);
+      shuffle(rng, batchOrder);
       let lossSum = 0;
       let lossCount = 0;
-      for (const k of order) {
+      for (const k of batchOrder) {
         input.signal?.throwIfAborted();
-        const { day, batch } = batches[k]!;
-        const value = step(batch, day);
+        const batch = ordered.subarray(k * B, Math.min(examples, (k + 1) * B));
+        const value = step(batch);
         if (!Number.isFinite(value)) throw new Error(`training diverged at epoch ${epoch}, step ${steps}: loss ${value}`);
         lossSum += value * batch.length;
         lossCount += batch.length;
         steps += 1;
+        if (performance.now() > deadline) {
+          timeLimited = true;
+          log(`training time budget (${options.maxTrainSeconds} s) spent after ${lossCount} of ${examples} workouts of epoch ${epoch}: this epoch is the last`);
+          break;
+        }
         // Let the event loop breathe (heartbeats, abort signals) between steps.
         if ((steps & 7) === 0) await new Promise((resolve) => setImmediate(resolve));
       }
       trainSeconds += (performance.now() - epochStarted) / 1000;
+      trainedExamples += lossCount;
       trainLoss = lossSum / lossCount;
       const nll = validation.length > 0 ? validationNll(network, rows, features, history, owner, validation, 1) : trainLoss;
       log(`epoch ${epoch}: sampled loss ${trainLoss.toFixed(4)}, validation NLL ${nll.toFixed(4)} (${(lossCount / ((performance.now() - epochStarted) / 1000)).toFixed(0)} examples/s)`);
@@ -366,11 +509,12 @@ export async function trainRanker(input: TrainInput): Promise<TrainedRanker> {
         epochs: epochsRun,
         steps,
         seconds,
-        examplesPerSec: (examples * epochsRun) / trainSeconds,
+        examplesPerSec: trainedExamples / trainSeconds,
         trainLoss,
         validationNll: best.nll,
         calibratedNll,
         bestEpoch: best.epoch,
+        timeLimited,
       },
     };
   } catch (error) {
