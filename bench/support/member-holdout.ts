@@ -8,8 +8,8 @@
  * (at least 1 with the defaults, 20% of n ≥ 5); a member with fewer keeps them all in training
  * and is not evaluated.
  */
-import { BadRows, cell, idCellProblem, openCsv, quote } from '../../daily-picks/source/csv-reader.ts';
-import { readTime } from '../../daily-picks/source/csv-values.ts';
+import { BadRows, openCsv } from '../../daily-picks/source/csv-reader.ts';
+import { readInteractionRow } from '../../daily-picks/source/import-csv.ts';
 import { CsvFileWriter } from './csv-write.ts';
 
 export interface InteractionColumns {
@@ -79,22 +79,9 @@ export async function splitInteractions(file: string, columns: InteractionColumn
       bad.add(row.line, row.problem);
       continue;
     }
-    const user = cell(row.fields, csv.index.user);
-    const item = cell(row.fields, csv.index.item);
-    const time = cell(row.fields, csv.index.time);
-    const problems: string[] = [];
-    for (const problem of [idCellProblem('member id', user, columns.userCol, '--user-col'), idCellProblem('item id', item, columns.itemCol, '--item-col')]) {
-      if (problem !== null) problems.push(problem);
-    }
-    let at = Number.NaN;
-    if (time === undefined || time.trim() === '') problems.push(`no value in column "${columns.timeCol}" (--time-col)`);
-    else {
-      const read = readTime(time, nowMs);
-      if ('problem' in read) problems.push(`time ${quote(time)} in column "${columns.timeCol}" ${read.problem}`);
-      else at = read.seconds;
-    }
-    if (problems.length > 0) {
-      bad.add(row.line, problems.join('; '));
+    const read = readInteractionRow(row.fields, csv.index, columns, nowMs);
+    if ('problem' in read) {
+      bad.add(row.line, read.problem);
       continue;
     }
     if (bad.count > 0) continue;
@@ -103,10 +90,10 @@ export async function splitInteractions(file: string, columns: InteractionColumn
       grown.set(seconds);
       seconds = grown;
     }
-    seconds[users.length] = at;
-    users.push(user!);
-    items.push(item!);
-    rawTimes.push(time!);
+    seconds[users.length] = read.seconds;
+    users.push(read.user);
+    items.push(read.item);
+    rawTimes.push(read.rawTime);
   }
   if (bad.count > 0) bad.fail(file);
   const n = users.length;

@@ -83,6 +83,34 @@ export type ImportSummary = InteractionsSummary | ItemsSummary;
 // ---------------------------------------------------------------------------------------
 // Interactions
 
+/** One interaction row checked: its member, item and time (unix seconds), or every problem with it in one line. */
+export type InteractionRow = { user: string; item: string; seconds: number; rawTime: string } | { problem: string };
+
+/** Reads one data row of an interactions CSV (columns as `openCsv` indexed them), as the import checks it. */
+export function readInteractionRow(
+  fields: readonly string[],
+  index: Record<'user' | 'item' | 'time', number | undefined>,
+  columns: { userCol: string; itemCol: string; timeCol: string },
+  nowMs: number,
+): InteractionRow {
+  const user = cell(fields, index.user);
+  const item = cell(fields, index.item);
+  const time = cell(fields, index.time);
+  const problems: string[] = [];
+  for (const problem of [idCellProblem('member id', user, columns.userCol, '--user-col'), idCellProblem('item id', item, columns.itemCol, '--item-col')]) {
+    if (problem !== null) problems.push(problem);
+  }
+  let seconds = Number.NaN;
+  if (time === undefined || time.trim() === '') problems.push(`no value in column "${columns.timeCol}" (--time-col)`);
+  else {
+    const read = readTime(time, nowMs);
+    if ('problem' in read) problems.push(`time ${quote(time)} in column "${columns.timeCol}" ${read.problem}`);
+    else seconds = read.seconds;
+  }
+  if (problems.length > 0) return { problem: problems.join('; ') };
+  return { user: user!, item: item!, seconds, rawTime: time! };
+}
+
 /** Imports workouts from a CSV file: members are added with just their id, unknown items as placeholder classes. */
 export async function importInteractions(pool: pg.Pool, options: InteractionsImportOptions): Promise<InteractionsSummary> {
   const began = performance.now();
@@ -133,33 +161,18 @@ export async function importInteractions(pool: pg.Pool, options: InteractionsImp
         bad.add(row.line, row.problem);
         continue;
       }
-      const user = cell(row.fields, csv.index.user);
-      const item = cell(row.fields, csv.index.item);
-      const time = cell(row.fields, csv.index.time);
-      const problems: string[] = [];
-      for (const problem of [
-        idCellProblem('member id', user, options.userCol, '--user-col'),
-        idCellProblem('item id', item, options.itemCol, '--item-col'),
-      ]) {
-        if (problem !== null) problems.push(problem);
-      }
-      let seconds: number | null = null;
-      if (time === undefined || time.trim() === '') problems.push(`no value in column "${options.timeCol}" (--time-col)`);
-      else {
-        const read = readTime(time, nowMs);
-        if ('problem' in read) problems.push(`time ${quote(time)} in column "${options.timeCol}" ${read.problem}`);
-        else seconds = read.seconds;
-      }
-      if (problems.length > 0) {
-        bad.add(row.line, problems.join('; '));
+      const read = readInteractionRow(row.fields, csv.index, options, nowMs);
+      if ('problem' in read) {
+        bad.add(row.line, read.problem);
         continue;
       }
       if (bad.count > 0) continue; // nothing will land: just keep checking the rest
-      users.push(user!);
-      items.push(item!);
-      times.push(seconds!);
-      if (seconds! < firstSeconds) firstSeconds = seconds!;
-      if (seconds! > lastSeconds) lastSeconds = seconds!;
+      const { user, item, seconds } = read;
+      users.push(user);
+      items.push(item);
+      times.push(seconds);
+      if (seconds < firstSeconds) firstSeconds = seconds;
+      if (seconds > lastSeconds) lastSeconds = seconds;
       if (users.length >= batchSize) await flush();
     }
     if (bad.count > 0) bad.fail(options.file);

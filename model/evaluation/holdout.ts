@@ -80,19 +80,11 @@ export function latestInteractionsSplit(catalogue: Catalogue, history: History, 
     classIdx.set(history.classIdx.subarray(start, cut), offsets[m]);
     startedAt.set(history.startedAt.subarray(start, cut), offsets[m]);
     if (cut === end) continue;
-    const taken = new Set(history.classIdx.subarray(start, cut));
-    const wanted = new Set<number>();
-    let first = -1;
-    for (let j = cut; j < end; j++) {
-      const c = history.classIdx[j]!;
-      if (taken.has(c) || onOffer[c] === 0) continue;
-      if (first < 0) first = c;
-      wanted.add(c);
-    }
-    if (wanted.size === 0) continue;
+    const found = relevantAfter(history, start, cut, end, onOffer);
+    if (!found) continue;
     members.push(m);
-    relevant.push(wanted);
-    next.push(first);
+    relevant.push(found.relevant);
+    next.push(found.first);
   }
   return {
     kind: 'latest',
@@ -135,6 +127,23 @@ export function chooseHoldout(
   };
 }
 
+/**
+ * A member's relevant classes among their workouts [cut, end): not taken in [start, cut) and on
+ * offer; `first` is the first of them (calibration's "next class"). Null when there is none.
+ */
+function relevantAfter(history: History, start: number, cut: number, end: number, onOffer: Uint8Array): { relevant: Set<number>; first: number } | null {
+  const taken = new Set(history.classIdx.subarray(start, cut));
+  const relevant = new Set<number>();
+  let first = -1;
+  for (let j = cut; j < end; j++) {
+    const c = history.classIdx[j]!;
+    if (taken.has(c) || onOffer[c] === 0) continue;
+    if (first < 0) first = c;
+    relevant.add(c);
+  }
+  return relevant.size === 0 ? null : { relevant, first };
+}
+
 /** The member's workouts before `time`, for every member (a prefix of each CSR row). */
 export function historyBefore(history: History, time: number): History {
   const offsets = new Int32Array(history.memberCount + 1);
@@ -160,19 +169,13 @@ export function holdoutSplit(catalogue: Catalogue, history: History, testFrom: n
     const cut = firstAtOrAfter(history, m, testFrom);
     const start = history.offsets[m]!;
     if (cut === start) continue; // no history before the test period: cold start, not what this compares
-    const taken = new Set(history.classIdx.subarray(start, cut));
-    const wanted = new Set<number>();
-    let first = -1;
-    for (let j = cut; j < history.offsets[m + 1]! && history.startedAt[j]! < testTo; j++) {
-      const c = history.classIdx[j]!;
-      if (taken.has(c) || onOffer[c] === 0) continue;
-      if (first < 0) first = c;
-      wanted.add(c);
-    }
-    if (wanted.size === 0) continue;
+    let end = cut;
+    while (end < history.offsets[m + 1]! && history.startedAt[end]! < testTo) end++;
+    const found = relevantAfter(history, start, cut, end, onOffer);
+    if (!found) continue;
     members.push(m);
-    relevant.push(wanted);
-    next.push(first);
+    relevant.push(found.relevant);
+    next.push(found.first);
   }
   const limit = options.maxMembers ?? 20_000;
   const keep = members.length <= limit ? members.map((_, i) => i) : Array.from({ length: limit }, (_, i) => Math.floor((i * members.length) / limit));
