@@ -195,7 +195,7 @@ describe('a platform without workouts yet', { timeout: 60_000 }, () => {
       const { extract, rows, publish } = await runSteps(world, stepContext('run_empty', { start: day('2026-04-30'), end: day('2026-05-01') }));
       expect(extract).toMatchObject({ daysExtracted: 0, daysUnchanged: 0, daysRemoved: 0, rowsExtracted: 0, historyRows: 0, classes: 2, members: 2 });
       expect(JSON.parse(await readFile(new ArtifactPaths(world.artifactsDir).workoutsManifest, 'utf8'))).toEqual({});
-      expect(rows.sources).toEqual({ model: 0, heuristics: 0, popularity: 2 });
+      expect(rows.sources).toEqual({ model: 0, ease: 0, baseline: 0, heuristics: 0, popularity: 2 });
       expect(publish).toMatchObject({ published: true, members: 2, modelVersion: 'popularity' });
       const quick = (await publishedRows(world, 'first')).get('quick_workout');
       expect(quick?.map((p) => p.classId)).toEqual(['core']);
