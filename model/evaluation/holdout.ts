@@ -304,13 +304,16 @@ function heuristicCandidate(catalogue: Catalogue, split: HoldoutSplit, name: str
   };
 }
 
-/** ItemKNN fitted on the split's training part; its scores are not probabilities. */
-export function itemKnnCandidate(catalogue: Catalogue, split: HoldoutSplit): HoldoutCandidate {
-  const knn = ItemKnn.fit(split.train, catalogue.size);
+/**
+ * A candidate whose own scores (not probabilities) rank each member: `scoreMember` fills every
+ * class's score from the member's training history [start, end); taken and unaired classes are
+ * left out of the ranking.
+ */
+function scoringCandidate(name: string, catalogue: Catalogue, split: HoldoutSplit, scoreMember: (start: number, end: number, scores: Float64Array) => void): HoldoutCandidate {
   const excluded = Uint8Array.from(split.onOffer, (o) => (o === 1 ? 0 : 1));
   const scores = new Float64Array(catalogue.size);
   return {
-    name: 'baseline',
+    name,
     rank(members, depth) {
       const top = new TopN(depth, catalogue.airedAt);
       const ranked: Int32Array[] = [];
@@ -318,9 +321,7 @@ export function itemKnnCandidate(catalogue: Catalogue, split: HoldoutSplit): Hol
       for (const m of members) {
         const { start, end } = split.train.workoutsOf(m);
         const taken = excludedFor(split, m, excluded);
-        const weights = recencyWeights(split.train.startedAt, start, end, split.testFrom);
-        knn.score(split.train.classIdx.subarray(start, end), weights, scores);
-        // Classes no neighbour reaches score 0: rank them by nothing rather than at random.
+        scoreMember(start, end, scores);
         const best = top.select(scores, excluded);
         ranked.push(best);
         chosen.push(Float32Array.from(best, (c) => scores[c]!));
@@ -329,6 +330,15 @@ export function itemKnnCandidate(catalogue: Catalogue, split: HoldoutSplit): Hol
       return { ranked, scores: chosen };
     },
   };
+}
+
+/** ItemKNN fitted on the split's training part, scoring a member's 30-day recency-weighted history. */
+export function itemKnnCandidate(catalogue: Catalogue, split: HoldoutSplit): HoldoutCandidate {
+  const knn = ItemKnn.fit(split.train, catalogue.size);
+  // Classes no neighbour reaches score 0: rank them by nothing rather than at random.
+  return scoringCandidate('baseline', catalogue, split, (start, end, scores) =>
+    knn.score(split.train.classIdx.subarray(start, end), recencyWeights(split.train.startedAt, start, end, split.testFrom), scores),
+  );
 }
 
 /** A trained ranker scored as of the split (its probabilities are calibrated). */
@@ -372,25 +382,8 @@ function positionWeights(n: number, halfLife: number, out: Float64Array): Float6
  * not probabilities.
  */
 export function easeCandidate(catalogue: Catalogue, split: HoldoutSplit, model: Ease = Ease.fit(split.train, catalogue.size), halfLife: number | null = EASE_HALF_LIFE): HoldoutCandidate {
-  const excluded = Uint8Array.from(split.onOffer, (o) => (o === 1 ? 0 : 1));
-  const scores = new Float64Array(catalogue.size);
   const weights = new Float64Array(1024);
-  return {
-    name: 'ease',
-    rank(members, depth) {
-      const top = new TopN(depth, catalogue.airedAt);
-      const ranked: Int32Array[] = [];
-      const chosen: Float32Array[] = [];
-      for (const m of members) {
-        const { start, end } = split.train.workoutsOf(m);
-        const taken = excludedFor(split, m, excluded);
-        model.score(split.train.classIdx.subarray(start, end), halfLife === null ? null : positionWeights(end - start, halfLife, weights), scores);
-        const best = top.select(scores, excluded);
-        ranked.push(best);
-        chosen.push(Float32Array.from(best, (c) => scores[c]!));
-        for (const c of taken) excluded[c] = 0;
-      }
-      return { ranked, scores: chosen };
-    },
-  };
+  return scoringCandidate('ease', catalogue, split, (start, end, scores) =>
+    model.score(split.train.classIdx.subarray(start, end), halfLife === null ? null : positionWeights(end - start, halfLife, weights), scores),
+  );
 }
