@@ -184,12 +184,12 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
     await writer.add(history.memberIds[m]!, source, modelVersion, rows);
     covered[m] = 1;
   };
-  const fromRanking = async (file: string, source: PicksSource, modelVersion: string, accept: (m: number) => boolean) => {
+  const fromRanking = async (file: string, source: PicksSource, modelVersion: string) => {
     for await (const batch of readRanking(file)) {
       step.signal?.throwIfAborted();
       for (let i = 0; i < batch.memberIds.length; i++) {
         const m = history.memberIndex.get(batch.memberIds[i]!);
-        if (m === undefined || covered[m] === 1 || !accept(m)) continue;
+        if (m === undefined || covered[m] === 1) continue;
         const from = batch.offsets[i]!;
         const to = batch.offsets[i + 1]!;
         await emit(m, source, modelVersion, batch.classIdx.subarray(from, to), batch.scores.subarray(from, to));
@@ -200,10 +200,10 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
     const { rankingFiles, candidates, modelVersion } = inputs.model;
     for (let i = 0; i < rankingFiles.length; i++) {
       const { source, modelVersion: version } = sourceOf(candidates?.[i] ?? 'ranker', modelVersion);
-      await fromRanking(rankingFiles[i]!, source, version, () => true);
+      await fromRanking(rankingFiles[i]!, source, version);
     }
   }
-  await fromRanking(inputs.heuristics.rankingFile, 'heuristics', 'heuristics', () => true);
+  await fromRanking(inputs.heuristics.rankingFile, 'heuristics', 'heuristics');
   for (let m = 0; m < history.memberCount; m++) {
     const { start, end } = history.workoutsOf(m);
     if (end > start && isInactive(m)) inactiveMembers += 1;
