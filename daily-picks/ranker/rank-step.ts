@@ -1,15 +1,15 @@
 import { selectBackend } from '../../model/backend.ts';
 import { loadRanker } from '../../model/ranker/artifact.ts';
-import type { Catalogue } from '../../model/data/catalogue.ts';
+import { Catalogue } from '../../model/data/catalogue.ts';
 import { easeCandidate, itemKnnCandidate, popularityCandidate, rankerCandidate, servingSplit, type HoldoutCandidate, type HoldoutSplit } from '../../model/evaluation/holdout.ts';
 import { DEFAULT_SEGMENT_RULES, segmentOf, type ServingCandidate } from '../../model/serving-plan.ts';
-import { productionModel } from '../../model/registry.ts';
 import type { ExtractResult } from '../extract.ts';
 import { RankingWriter } from '../ranking-file.ts';
 import type { TaskConnections } from '../../operators/connections.ts';
 import { loadInputs, pathsFor, type StepContext } from '../steps.ts';
 import type { RankerStageOptions } from './ranker-options.ts';
-import { withPlan, type ServingModel, type TrainResult } from './train-step.ts';
+import { loadProduction, withPlan } from './production.ts';
+import type { ServingModel, TrainResult } from './train-step.ts';
 
 /** One candidate's ranking of its members in a shard. */
 export type CandidateRanking = { candidate: ServingCandidate; rankingFile: string; members: number };
@@ -27,13 +27,19 @@ export type ShardRanking = {
 
 /**
  * The model to rank with: what `train` chose, or — when training failed — the one in production
- * (the last good model). Null when there is none: the rows come from the heuristics.
+ * (the last good model), unless it cannot serve today's catalogue. Null when there is none: the
+ * rows come from the heuristics.
  */
-export async function servingModel(resources: TaskConnections, train: TrainResult | null, options: RankerStageOptions, log: (message: string) => void): Promise<ServingModel | null> {
+export async function servingModel(resources: TaskConnections, train: TrainResult | null, options: RankerStageOptions, extract: ExtractResult, log: (message: string) => void): Promise<ServingModel | null> {
   if (train) return train.serving;
-  const current = await productionModel(resources.db, options.modelName);
+  const { current, model, unusable } = await loadProduction(resources.db, options.modelName, await Catalogue.load(extract.classesFile), log);
+  model?.network.dispose();
   if (!current?.artifactPath) {
     log('training failed and no model is in production: no model ranking this run');
+    return null;
+  }
+  if (unusable) {
+    log(`training failed and production ${unusable.version} cannot serve: no model ranking this run`);
     return null;
   }
   log(`training failed: ranking with the production model ${current.version}`);

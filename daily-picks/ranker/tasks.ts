@@ -62,7 +62,7 @@ export function rankShardTasks({ extract, train, ranker, options }: { extract: E
           }
           return withConnections(async (resources) => {
             const step = stepContext(ctx, options);
-            const model = await servingModel(resources, trained, ranker, step.log);
+            const model = await servingModel(resources, trained, ranker, extracted, step.log);
             return model ? rankShardStep(resources, step, { extract: extracted, model, shard, shards: ranker.shards }) : null;
           });
         },

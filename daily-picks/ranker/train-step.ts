@@ -1,14 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { selectBackend } from '../../model/backend.ts';
 import type { JsonValue } from '../../core/sdk/json.ts';
-import type { Catalogue } from '../../model/data/catalogue.ts';
 import type { History } from '../../model/data/history.ts';
 import { chooseHoldout, easeCandidate, evaluateHoldout, heuristicsCandidate, itemKnnCandidate, popularityCandidate, rankerCandidate, type HoldoutCandidate } from '../../model/evaluation/holdout.ts';
 import { gateDecision } from '../../model/gate.ts';
-import { catalogueMatch, loadRanker, saveRanker } from '../../model/ranker/artifact.ts';
+import { saveRanker } from '../../model/ranker/artifact.ts';
 import { asServingPlan, decideServingPlan, DEFAULT_SEGMENT_RULES, planNdcg, SEGMENTS, segmentOf, SERVING_CANDIDATES, uniformPlanSegments, type ServingPlan } from '../../model/serving-plan.ts';
 import { resolveTrainOptions, trainRanker } from '../../model/ranker/trainer.ts';
-import { finishModel, productionModel, promoteModel, registerModel } from '../../model/registry.ts';
+import { finishModel, promoteModel, registerModel } from '../../model/registry.ts';
+import { loadProduction, withPlan } from './production.ts';
 import type { ExtractResult } from '../extract.ts';
 import { DAY_MS } from '../../model/data/time.ts';
 import type { TaskConnections } from '../../operators/connections.ts';
@@ -46,26 +46,6 @@ function validationStart(history: History, trainBefore: number, validationDays: 
   if (times.length === 0) return trainBefore - validationDays * DAY_MS;
   const byCount = times[Math.max(Math.floor(times.length * 0.9), times.length - VALIDATION_EXAMPLES)]!;
   return Math.min(trainBefore - validationDays * DAY_MS, byCount);
-}
-
-/** The production version, loaded, and whether it can still serve this catalogue. */
-async function loadProduction(db: TaskConnections['db'], modelName: string, catalogue: Catalogue, log: (message: string) => void) {
-  const current = await productionModel(db, modelName);
-  if (!current?.artifactPath) return { current, model: null, unusable: null };
-  try {
-    const model = await loadRanker(current.artifactPath);
-    const match = catalogueMatch(model, catalogue.classIds);
-    if (match.stale) {
-      model.network.dispose();
-      log(`production model ${current.version} is not used: ${match.reason}`);
-      return { current, model: null, unusable: { version: current.version, reason: match.reason } };
-    }
-    return { current, model, unusable: null };
-  } catch (error) {
-    const reason = `it cannot be loaded (${(error as Error).message})`;
-    log(`production model ${current.version} is not used: ${reason}`);
-    return { current, model: null, unusable: { version: current.version, reason } };
-  }
 }
 
 /**
@@ -177,12 +157,6 @@ export async function trainStep(resources: TaskConnections, step: StepContext, e
     await finishModel(db, version, { status: 'failed', error: (error as Error).message, durationMs: Math.round(performance.now() - started) }).catch(() => undefined);
     throw error;
   }
-}
-
-/** A registry `serving` value as the plan part of a ServingModel (nothing for versions without one). */
-export function withPlan(serving: unknown): { plan?: ServingPlan } {
-  const plan = asServingPlan(serving);
-  return plan ? { plan } : {};
 }
 
 function toJson(value: unknown): Record<string, JsonValue> {
