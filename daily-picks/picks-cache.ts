@@ -30,11 +30,20 @@ export class PicksCacheKeys implements HashCacheKeys {
   }
 }
 
-/** A member's rows as cached: picks as `[classId, score, reason]`. */
+/** The experiment and variant that ranked a row, when one did. */
+export interface RowExperiment {
+  key: string;
+  variant: string;
+}
+
+/**
+ * A member's rows as cached: picks as `[classId, score, reason]`; a row an experiment ranked
+ * carries its key and the member's variant.
+ */
 export interface CachedMemberPicks {
   modelVersion: string;
   generatedAt: string;
-  rows: { row: string; picks: [classId: string, score: number, reason: string][] }[];
+  rows: { row: string; picks: [classId: string, score: number, reason: string][]; experiment?: RowExperiment }[];
 }
 
 export interface CachedPublicationMeta {

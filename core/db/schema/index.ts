@@ -12,3 +12,5 @@ export * from './api-token.ts';
 export * from './session.ts';
 export * from './audit-log.ts';
 export * from './model-version.ts';
+export * from './experiment.ts';
+export * from './feedback.ts';
