@@ -6,6 +6,7 @@ import { api, loadSession, session } from './lib/api.js';
 import { byId, h, put } from './lib/dom.js';
 import { viewAudit } from './views/audit.js';
 import { viewDags } from './views/dags.js';
+import { viewExperiments } from './views/experiments.js';
 import { viewGrid } from './views/grid.js';
 import { viewLogin } from './views/login.js';
 import { viewModels } from './views/models.js';
@@ -75,6 +76,7 @@ async function route() {
   else if (parts[0] === 'audit') stop = await viewAudit(params);
   else if (parts[0] === 'picks') stop = await viewPicks(params);
   else if (parts[0] === 'models') stop = await viewModels(parts[1], params);
+  else if (parts[0] === 'experiments') stop = await viewExperiments(parts[1], params);
   else stop = await viewDags();
   stopView = stop ?? (() => {});
 }

@@ -290,4 +290,70 @@
  * @property {{ row: string, picks: Pick[] }[]} rows
  */
 
+/** @typedef {'scheduled' | 'running' | 'ended' | 'stopped'} ExperimentStatus */
+
+/**
+ * An experiment (ExperimentInfo in daily-picks/experiments/store.ts): the first variant is the baseline.
+ * @typedef {object} Experiment
+ * @property {string} key
+ * @property {{ key: string, weight: number }[]} variants
+ * @property {string[]} rows
+ * @property {string | null} description
+ * @property {string} startAt
+ * @property {string | null} endAt
+ * @property {string | null} stoppedAt
+ * @property {string | null} stoppedBy
+ * @property {string} createdBy
+ * @property {string} createdAt
+ * @property {ExperimentStatus} status
+ */
+
+/**
+ * One variant's numbers over its exposed members (VariantReport); rates are null with nothing to divide by.
+ * @typedef {object} VariantReport
+ * @property {string} key
+ * @property {number} weight
+ * @property {number} members
+ * @property {number} exposed
+ * @property {number} converted
+ * @property {number | null} takeRate
+ * @property {number} impressions
+ * @property {number} clicks
+ * @property {number} conversions
+ * @property {number | null} conversionsPerImpression
+ * @property {number | null} repeatIgnoredRate
+ */
+
+/**
+ * A treatment's relative lift over the baseline on one metric, with its 95% interval (LiftReport).
+ * @typedef {object} LiftReport
+ * @property {string} variant
+ * @property {string} baseline
+ * @property {string} metric
+ * @property {number | null} relative
+ * @property {number | null} ciLow
+ * @property {number | null} ciHigh
+ * @property {number | null} pValue
+ */
+
+/**
+ * `GET /experiments/:key`: the report (ExperimentReport) plus who made and stopped it.
+ * @typedef {object} ExperimentReport
+ * @property {string} key
+ * @property {ExperimentStatus} status
+ * @property {VariantReport[]} variants
+ * @property {LiftReport[]} lift
+ * @property {number | null} srmPValue
+ * @property {boolean} srmFlagged
+ * @property {{ workoutsPerMember: { until: string, variants: { variant: string, exposed: number, workouts: number, mean: number | null }[], lift: LiftReport[] } }} guardrails
+ * @property {string[]} rows
+ * @property {string} startAt
+ * @property {string | null} endAt
+ * @property {string | null} stoppedAt
+ * @property {string | null} description
+ * @property {string} createdBy
+ * @property {string} createdAt
+ * @property {string | null} stoppedBy
+ */
+
 export {};
