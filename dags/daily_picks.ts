@@ -2,7 +2,7 @@ import { dag } from 'flywheel';
 import { validateDailyPicksConf } from '../daily-picks/options.ts';
 import { rankerOptions } from '../daily-picks/ranker/ranker-options.ts';
 import { rankShardTasks, rankTask, trainTask } from '../daily-picks/ranker/tasks.ts';
-import { extractTask, filterRowsTask, heuristicsTask, publishTask, selectRankingTask } from '../daily-picks/tasks.ts';
+import { attributeConversionsTask, extractTask, filterRowsTask, heuristicsTask, publishTask, selectRankingTask } from '../daily-picks/tasks.ts';
 
 /**
  * Daily Picks: every day, each member's rows of recommended classes, published atomically to
@@ -10,8 +10,12 @@ import { extractTask, filterRowsTask, heuristicsTask, publishTask, selectRanking
  * published only when it beats the heuristics and the model in production) ranks active members;
  * the heuristics rank the rest and stand in whenever there is no model to rank with.
  *
- * extract ─┬─► heuristics ──────────────────────────────────────────────────────────┬─► filter_rows ─► publish
- *          └─► train (gpu) ─► rank_shard_0, rank_shard_1 (all_done) ─► rank ─► select_ranking (all_done) ─┘
+ * Members in a live experiment get the experiment's rows from their variant (the heuristics, the
+ * model, the model with the ignore discount, or a model version), tagged with it.
+ *
+ * extract ─┬─► heuristics ──────────────────────────────────────────────────────────────────────┬─► filter_rows ─► publish
+ *          ├─► train (gpu) ─► rank_shard_0, rank_shard_1 (all_done) ─► rank ─┬─► select_ranking ─┘
+ *          └─► attribute_conversions ─────────────────────────────────────────┘    (all_done)
  */
 export default dag(
   {
@@ -40,9 +44,14 @@ export default dag(
     const shards = rankShardTasks({ extract, train, ranker });
     const rank = rankTask({ shards });
 
-    // Runs whatever the ranker did (all_done) and always succeeds: its ranking, or none (heuristic rows).
-    const selectRanking = selectRankingTask({ rankings: [rank] });
-    // Model rows for active members, heuristic rows for the rest, popular classes without history.
+    // What members were shown and took since the last run: conversions attributed, old feedback dropped.
+    const attributeConversions = attributeConversionsTask({ extract });
+
+    // Runs whatever the ranker and attribute_conversions did (all_done) and always succeeds: the
+    // ranking, or none (heuristic rows); failed feedback never holds up the picks.
+    const selectRanking = selectRankingTask({ rankings: [rank], after: [attributeConversions] });
+    // Model rows for active members, heuristic rows for the rest, popular classes without history;
+    // an experiment's rows from each member's variant.
     const filterRows = filterRowsTask({ extract, heuristics, selectRanking });
     // The picks table (COPY and swap, the previous set kept) and the Redis serving cache.
     publishTask({ filterRows });

@@ -36,7 +36,44 @@ export interface DailyPicksOptions {
    * @defaultValue 2048
    */
   memberBatchSize: number;
+  /** How members of a `model_ignore_aware` experiment variant are spared the classes they keep ignoring. */
+  ignoreAware: IgnoreAwareOptions;
 }
+
+/**
+ * The ignore discount of the `model_ignore_aware` variant: a class shown to the member on `n`
+ * distinct days of the last `windowDays` (before the run's clock) without a conversion of it
+ * scores `score × gamma^n`; from `cooldownAfter` such days on it is left out of their rows, and
+ * from `somethingNewCooldownAfter` on out of `something_new` (a row of discoveries: showing the
+ * same one again is the ignore the discount is there to stop).
+ */
+export interface IgnoreAwareOptions {
+  /**
+   * The factor per day ignored, in (0, 1].
+   * @defaultValue 0.5
+   */
+  gamma: number;
+  /**
+   * Days ignored from which a class is left out of every row.
+   * @defaultValue 3
+   */
+  cooldownAfter: number;
+  /**
+   * Days ignored from which a class is left out of `something_new`.
+   * @defaultValue 1
+   */
+  somethingNewCooldownAfter: number;
+  /**
+   * Days before the run's clock whose impressions count.
+   * @defaultValue 7
+   */
+  windowDays: number;
+}
+
+/** What a DAG or a run's conf may set: any option, and any of `ignoreAware`'s alone. */
+export type DailyPicksOverrides = Partial<Omit<DailyPicksOptions, 'ignoreAware'>> & { ignoreAware?: Partial<IgnoreAwareOptions> };
+
+export const DEFAULT_IGNORE_AWARE_OPTIONS: IgnoreAwareOptions = { gamma: 0.5, cooldownAfter: 3, somethingNewCooldownAfter: 1, windowDays: 7 };
 
 export const DEFAULT_DAILY_PICKS_OPTIONS: DailyPicksOptions = {
   historyWindowDays: null,
@@ -45,7 +82,18 @@ export const DEFAULT_DAILY_PICKS_OPTIONS: DailyPicksOptions = {
   rowSize: 10,
   candidateDepth: 300,
   memberBatchSize: 2048,
+  ignoreAware: DEFAULT_IGNORE_AWARE_OPTIONS,
 };
+
+const ignoreAwareSchema = z
+  .object({
+    gamma: z.number().gt(0).max(1),
+    cooldownAfter: z.number().int().min(1).max(365),
+    somethingNewCooldownAfter: z.number().int().min(1).max(365),
+    windowDays: z.number().int().min(1).max(365),
+  })
+  .partial()
+  .strict();
 
 const optionsSchema = z
   .object({
@@ -55,6 +103,7 @@ const optionsSchema = z
     rowSize: z.number().int().min(1).max(100),
     candidateDepth: z.number().int().min(1).max(5000),
     memberBatchSize: z.number().int().min(1).max(65_536),
+    ignoreAware: ignoreAwareSchema,
   })
   .partial()
   .strict();
@@ -68,7 +117,10 @@ export function resolveOptions(...layers: unknown[]): DailyPicksOptions {
     if (!parsed.success) {
       throw new Error(`invalid Daily Picks options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
-    options = { ...options, ...(Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)) as Partial<DailyPicksOptions>) };
+    const { ignoreAware, ...rest } = parsed.data;
+    options = { ...options, ...(Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<DailyPicksOptions>) };
+    // Merged key by key: a conf may change gamma alone.
+    if (ignoreAware) options.ignoreAware = { ...options.ignoreAware, ...(Object.fromEntries(Object.entries(ignoreAware).filter(([, v]) => v !== undefined)) as Partial<IgnoreAwareOptions>) };
   }
   if (options.candidateDepth < options.rankedSize) options.candidateDepth = options.rankedSize;
   return options;

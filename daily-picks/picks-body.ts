@@ -87,7 +87,10 @@ export function cachedJson(memberId: string, cached: CachedMemberPicks, fragment
       const [classId, score, reason] = picks[i]!;
       out += `${i === 0 ? '' : ','}${fragments.forId(classId).toString()}${JSON.stringify(score)},"reason":${JSON.stringify(reason)}}`;
     }
-    out += ']}';
+    out += ']';
+    // The experiment's variant that ranked the row, after the picks (as the view puts it).
+    if (row.experiment) out += `,"experiment":{"key":${JSON.stringify(row.experiment.key)},"variant":${JSON.stringify(row.experiment.variant)}}`;
+    out += '}';
   }
   return Buffer.from(`${out}]}`);
 }
@@ -103,6 +106,8 @@ const OUT_GENERATED = ascii(',"generatedAt":');
 const OUT_ROWS = ascii(',"rows":[');
 const OUT_REASON = ascii(',"reason":');
 const OUT_ROW_END = ascii(']}');
+const EXPERIMENT_HEAD = ascii(',"experiment":{"key":');
+const VARIANT_HEAD = ascii(',"variant":');
 
 /**
  * Builds the response body straight from the cached value's bytes: the cache holds
@@ -186,8 +191,17 @@ export class CachedBodyWriter {
             if (next !== 0x2c) return null;
           }
         }
+        // A row an experiment ranked: `,"experiment":{"key":…,"variant":…}`, copied through as it is.
+        if (src[this.i] === 0x2c) {
+          const experimentStart = this.i;
+          if (!this.expect(EXPERIMENT_HEAD) || !this.skipString() || !this.expect(VARIANT_HEAD) || !this.skipString() || src[this.i++] !== 0x7d) return null;
+          if (keep) {
+            this.byte(0x5d);
+            this.copy(experimentStart, this.i);
+            this.byte(0x7d);
+          }
+        } else if (keep) this.put(OUT_ROW_END);
         if (src[this.i++] !== 0x7d) return null;
-        if (keep) this.put(OUT_ROW_END);
         const next = src[this.i++];
         if (next === 0x5d) break;
         if (next !== 0x2c) return null;

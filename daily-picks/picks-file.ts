@@ -1,12 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { numberColumn, readArrowBatches } from '../model/data/arrow-files.ts';
 import { ArrowFileWriter } from '../operators/arrow-file.ts';
+import type { RowExperiment } from './picks-cache.ts';
 import type { CutRow } from './rows/cut-rows.ts';
 
 /** Where a member's rows came from: the ranker (`model`), EASE, ItemKNN (`baseline`), the heuristics, popularity. */
 export type PicksSource = 'model' | 'ease' | 'baseline' | 'heuristics' | 'popularity';
 
-/** Strings the picks file refers to by index (members, rows, reasons, class ids, model versions). */
+/** A row to write: cut rows, and the experiment variant that ranked it when one did. */
+export type PicksRow = CutRow & { experiment?: RowExperiment };
+
+/** Strings the picks file refers to by index (members, rows, reasons, class ids, model versions, experiment variants). */
 export interface PicksDictionary {
   generatedAt: string;
   runId: string;
@@ -15,9 +19,18 @@ export interface PicksDictionary {
   reasons: string[];
   classIds: string[];
   modelVersions: string[];
+  /**
+   * The experiment variants that ranked rows (the file's `experiment` column indexes it; -1:
+   * none). Absent in files written before experiments.
+   */
+  experiments?: RowExperiment[];
   /** Rows for a member the published set does not know (no history): popular classes. */
   popularRows: { row: string; picks: { classId: string; score: number; reason: string }[] }[];
   counts: Record<PicksSource, number>;
+}
+
+function emptyBuffer() {
+  return { member: [] as number[], row: [] as number[], position: [] as number[], cls: [] as number[], score: [] as number[], reason: [] as number[], model: [] as number[], experiment: [] as number[] };
 }
 
 function interner() {
@@ -47,7 +60,8 @@ export class PicksFileWriter {
   private readonly rows = interner();
   private readonly reasons = interner();
   private readonly models = interner();
-  private buffer = { member: [] as number[], row: [] as number[], position: [] as number[], cls: [] as number[], score: [] as number[], reason: [] as number[], model: [] as number[] };
+  private readonly experiments = interner();
+  private buffer = emptyBuffer();
   readonly counts: Record<PicksSource, number> = { model: 0, ease: 0, baseline: 0, heuristics: 0, popularity: 0 };
   picks = 0;
 
@@ -61,13 +75,16 @@ export class PicksFileWriter {
     return new PicksFileWriter(await ArrowFileWriter.create(file), dictionaryFile, classIds);
   }
 
-  async add(memberId: string, source: PicksSource, modelVersion: string, rows: CutRow[]): Promise<void> {
+  /** A member's rows; `source` and `modelVersion` say what ranked the rows no experiment covers. */
+  async add(memberId: string, source: PicksSource, modelVersion: string, rows: PicksRow[]): Promise<void> {
     const member = this.members.id(memberId);
     const model = this.models.id(modelVersion);
     this.counts[source] += 1;
     const b = this.buffer;
     for (const row of rows) {
       const rowId = this.rows.id(row.row);
+      // Interned as one string: a variant key never holds a NUL.
+      const experiment = row.experiment ? this.experiments.id(`${row.experiment.key}\u0000${row.experiment.variant}`) : -1;
       row.picks.forEach((pick, i) => {
         b.member.push(member);
         b.row.push(rowId);
@@ -76,6 +93,7 @@ export class PicksFileWriter {
         b.score.push(pick.score);
         b.reason.push(this.reasons.id(pick.reason));
         b.model.push(model);
+        b.experiment.push(experiment);
       });
       this.picks += row.picks.length;
     }
@@ -93,8 +111,9 @@ export class PicksFileWriter {
       score: Float32Array.from(b.score),
       reason: Uint32Array.from(b.reason),
       model: Int32Array.from(b.model),
+      experiment: Int32Array.from(b.experiment),
     });
-    this.buffer = { member: [], row: [], position: [], cls: [], score: [], reason: [], model: [] };
+    this.buffer = emptyBuffer();
   }
 
   async close(meta: { generatedAt: Date; runId: string; popularRows: PicksDictionary['popularRows'] }): Promise<PicksDictionary> {
@@ -108,6 +127,10 @@ export class PicksFileWriter {
       reasons: this.reasons.values,
       classIds: this.classIds,
       modelVersions: this.models.values,
+      experiments: this.experiments.values.map((v) => {
+        const [key, variant] = v.split('\u0000') as [string, string];
+        return { key, variant };
+      }),
       popularRows: meta.popularRows,
       counts: this.counts,
     };
@@ -124,7 +147,8 @@ export async function readPicksDictionary(file: string): Promise<PicksDictionary
 export interface MemberPicks {
   memberId: string;
   modelVersion: string;
-  rows: { row: string; picks: { classId: string; position: number; score: number; reason: string }[] }[];
+  /** A row an experiment covers carries the member's variant. */
+  rows: { row: string; picks: { classId: string; position: number; score: number; reason: string }[]; experiment?: RowExperiment }[];
 }
 
 /** Streams a picks file member by member, in batches of members. */
@@ -141,6 +165,8 @@ export async function* readPicksByMember(file: string, dictionary: PicksDictiona
     const score = numberColumn<Float32Array>(batch, 'score');
     const reason = numberColumn<Uint32Array>(batch, 'reason');
     const model = numberColumn<Int32Array>(batch, 'model');
+    // Files written before experiments have no such column.
+    const experiment = batch.getChild('experiment') ? numberColumn<Int32Array>(batch, 'experiment') : null;
     for (let i = 0; i < batch.numRows; i++) {
       if (member[i] !== currentMember) {
         if (current) {
@@ -156,7 +182,9 @@ export async function* readPicksByMember(file: string, dictionary: PicksDictiona
       }
       if (row[i] !== currentRow) {
         currentRow = row[i]!;
-        current!.rows.push({ row: dictionary.rows[currentRow]!, picks: [] });
+        const e = experiment?.[i] ?? -1;
+        const variant = e >= 0 ? dictionary.experiments?.[e] : undefined;
+        current!.rows.push(variant ? { row: dictionary.rows[currentRow]!, picks: [], experiment: { key: variant.key, variant: variant.variant } } : { row: dictionary.rows[currentRow]!, picks: [] });
       }
       current!.rows[current!.rows.length - 1]!.picks.push({
         classId: dictionary.classIds[cls[i]!]!,

@@ -51,7 +51,12 @@ function setTable(publicationId: number): string {
   return `picks_set_${publicationId}`;
 }
 
-/** Same columns, in the same order, as the tables the views were made over (migration 0009). */
+/**
+ * Same columns, in the same order, as the tables the views were made over (migration 0009), then
+ * the experiment variant that ranked the row (null: none), which migration 0012 added to the sets
+ * published before: `create or replace view` can add columns at the end, never drop them, so
+ * every set the views may show again (rollback) has them.
+ */
 const SET_COLUMNS: readonly TableColumn[] = [
   ['member_id', 'text not null'],
   ['row', 'text not null'],
@@ -62,6 +67,8 @@ const SET_COLUMNS: readonly TableColumn[] = [
   ['model_version', 'text not null'],
   ['run_id', 'text not null'],
   ['generated_at', 'timestamp with time zone not null'],
+  ['experiment_key', 'text'],
+  ['variant', 'text'],
 ];
 
 /** The model version most of the set's members got (the set's headline version). */
@@ -139,7 +146,7 @@ export async function publishPicks(db: Database, pool: pg.Pool, redis: Redis, re
           members += 1;
           for (const row of member.rows) {
             for (const pick of row.picks) {
-              rows.push([member.memberId, row.row, pick.position, pick.classId, pick.score, pick.reason, member.modelVersion, request.runId, dictionary.generatedAt]);
+              rows.push([member.memberId, row.row, pick.position, pick.classId, pick.score, pick.reason, member.modelVersion, request.runId, dictionary.generatedAt, row.experiment?.key ?? null, row.experiment?.variant ?? null]);
               picks += 1;
             }
           }
@@ -185,7 +192,11 @@ function cacheEntries(group: MemberPicks[], generatedAt: string): HashEntry[] {
     const cached: CachedMemberPicks = {
       modelVersion: member.modelVersion,
       generatedAt,
-      rows: member.rows.map((row) => ({ row: row.row, picks: row.picks.map((p) => [p.classId, p.score, p.reason] as [string, number, string]) })),
+      // `experiment` last and only when there is one: picks-body.ts reads the value in this layout.
+      rows: member.rows.map((row) => {
+        const picks = row.picks.map((p) => [p.classId, p.score, p.reason] as [string, number, string]);
+        return row.experiment ? { row: row.row, picks, experiment: { key: row.experiment.key, variant: row.experiment.variant } } : { row: row.row, picks };
+      }),
     };
     return [member.memberId, JSON.stringify(cached)] as const;
   });

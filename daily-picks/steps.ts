@@ -6,13 +6,19 @@ import type { DailyPicksOptions } from './options.ts';
 import { ArtifactPaths } from './paths.ts';
 import { DAY_MS, dataClock } from '../model/data/time.ts';
 import { PicksFileWriter, type PicksSource } from './picks-file.ts';
-import { profileFromWorkouts, profileOf, type MemberProfile } from '../model/data/profiles.ts';
+import { profileFromWorkouts, profileOf } from '../model/data/profiles.ts';
 import { publishPicks, type PublishResult } from './publish.ts';
 import { RankingWriter, readRanking } from './ranking-file.ts';
 import type { TaskConnections } from '../operators/connections.ts';
 import { cutRows } from './rows/cut-rows.ts';
 import { defaultRowSpecs, rowsUnavailable } from './rows/row-specs.ts';
 import { TopN } from '../model/data/top-n.ts';
+import { activeExperiments } from './experiments/experiment.ts';
+import { attributeConversions } from './feedback/conversions.ts';
+import { dropExpiredFeedback } from './feedback/partitions.ts';
+import { ExperimentRows, type ExperimentCounts } from './rows/experiment-rows.ts';
+import { RowCutter } from './rows/member-cutter.ts';
+import { VariantRows } from './rows/variant-rows.ts';
 import type { ServingCandidate } from '../model/serving-plan.ts';
 
 /** What every step knows about its run. */
@@ -102,6 +108,14 @@ export async function heuristicsStep(resources: TaskConnections, step: StepConte
   return { rankingFile, membersRanked: writer.members, classes: catalogue.size, workouts: history.workoutCount, seconds };
 }
 
+/** A model version's ranking of the members an experiment assigns to it (a variant). */
+export type VersionModelRanking = {
+  version: string;
+  /** Ranking artifacts (per shard, per candidate of the version's plan), read in order. */
+  rankingFiles: string[];
+  candidates: ServingCandidate[];
+};
+
 /** A model's ranking, when the ranker produced one for this run (or the last good model did). */
 export type ModelRanking = {
   /** Ranking artifacts (per shard, per candidate), read in order. */
@@ -109,6 +123,8 @@ export type ModelRanking = {
   modelVersion: string;
   /** Which candidate ranked each of `rankingFiles` (same order); absent: all by the ranker. */
   candidates?: ServingCandidate[];
+  /** The rankings by the model versions live experiments name as variants (those that could serve). */
+  versions?: VersionModelRanking[];
 };
 
 /** The picks' source and model version of a candidate's ranking made by model version `version`. */
@@ -131,10 +147,12 @@ export type RowsResult = {
   dictionaryFile: string;
   members: number;
   picks: number;
-  /** Members whose rows came from the model, the heuristics, popularity. */
+  /** Members whose rows (those no experiment covers) came from the model, the heuristics, popularity. */
   sources: Record<PicksSource, number>;
   /** Members with history but no workout in `inactiveDays` before the data's clock (the serving plan decides what they get). */
   inactiveMembers: number;
+  /** The experiments live at the data's clock: their rows and members per variant. */
+  experiments: ExperimentCounts[];
   generatedAt: string;
 };
 
@@ -142,6 +160,8 @@ export type RowsResult = {
  * filter rows: cuts each member's ranking into the named rows and `ranked`. Members the serving
  * plan gave to a model candidate (the ranker, EASE, ItemKNN, popularity) get that ranking; the
  * others with history get the heuristics'; members without history get popular classes.
+ * A member in a live experiment (at the data's clock) gets the experiment's rows from their
+ * variant's ranking, tagged with the variant (see experimentRowsOf); their other rows as above.
  */
 export async function rowsStep(resources: TaskConnections, step: StepContext, inputs: { extract: ExtractResult; heuristics: HeuristicsResult; model: ModelRanking | null }): Promise<RowsResult> {
   const { options } = step;
@@ -162,25 +182,14 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
   const popularScores = Float64Array.from(popularScorer.score(null));
   const popularOrder = new TopN(Math.max(options.candidateDepth, options.rankedSize * 3), catalogue.airedAt).select(popularScores);
   const popular = { classIdx: popularOrder, scores: Float64Array.from(popularOrder, (c) => popularScores[c]!) };
-  const emptyProfile: MemberProfile = profileFromWorkouts(catalogue, [], Number.NaN);
+  const cutter = new RowCutter({ catalogue, history, asOf, specs, popular, scorer: popularScorer, reasons });
+  const variantRows = await experimentRowsOf(resources, step, { catalogue, history, asOf, cutter, heuristics: inputs.heuristics, model: inputs.model });
 
   const covered = new Uint8Array(history.memberCount);
   let inactiveMembers = 0;
-  const excluded = new Uint8Array(catalogue.size);
   const emit = async (m: number, source: PicksSource, modelVersion: string, candidates: ArrayLike<number>, scores: ArrayLike<number>) => {
-    const profile = source === 'popularity' ? emptyProfile : profileOf(catalogue, history, m);
-    // A pick that tops up a short row carries the member's heuristic probability for the class
-    // (computed only when a row needs one): the same scale as the heuristics' own picks.
-    let memberScores: Float64Array | null = null;
-    const fillScore = (c: number) => {
-      if (!memberScores) {
-        for (const t of profile.taken) excluded[t] = 1;
-        memberScores = popularScorer.score(source === 'popularity' ? null : profile, excluded);
-        for (const t of profile.taken) excluded[t] = 0;
-      }
-      return memberScores[c]!;
-    };
-    const rows = cutRows({ catalogue, profile, asOf, candidates, scores, named: specs.named, ranked: specs.ranked, popular, fillScore, reasons });
+    const member = cutter.forMember(m, source === 'popularity');
+    const rows = variantRows ? variantRows.rowsOf(m, member, candidates, scores) : member.cut(candidates, scores);
     await writer.add(history.memberIds[m]!, source, modelVersion, rows);
     covered[m] = 1;
   };
@@ -211,14 +220,57 @@ export async function rowsStep(resources: TaskConnections, step: StepContext, in
     await emit(m, 'popularity', 'popularity', popular.classIdx, popular.scores);
   }
   const generatedAt = new Date();
-  const popularRows = cutRows({ catalogue, profile: emptyProfile, asOf, candidates: popular.classIdx, scores: popular.scores, named: specs.named, ranked: specs.ranked, reasons }).map((row) => ({
+  const popularRows = cutRows({ catalogue, profile: profileFromWorkouts(catalogue, [], Number.NaN), asOf, candidates: popular.classIdx, scores: popular.scores, named: specs.named, ranked: specs.ranked, reasons }).map((row) => ({
     row: row.row,
     picks: row.picks.map((p) => ({ classId: catalogue.classIds[p.classIdx]!, score: p.score, reason: p.reason })),
   }));
   const dictionary = await writer.close({ generatedAt, runId: step.runId, popularRows });
   const bySource = Object.entries(writer.counts).filter(([, n]) => n > 0).map(([source, n]) => `${source} ${n}`).join(', ');
   step.log(`rows: ${writer.picks} picks for ${dictionary.members.length} members (${bySource}; ${inactiveMembers} inactive)`);
-  return { picksFile, dictionaryFile, members: dictionary.members.length, picks: writer.picks, sources: { ...writer.counts }, inactiveMembers, generatedAt: generatedAt.toISOString() };
+  const experiments = variantRows?.summary() ?? [];
+  for (const e of experiments) step.log(`experiment ${e.key}: ${Object.entries(e.variants).map(([variant, n]) => `${variant} ${n}`).join(', ')} members`);
+  return { picksFile, dictionaryFile, members: dictionary.members.length, picks: writer.picks, sources: { ...writer.counts }, inactiveMembers, experiments, generatedAt: generatedAt.toISOString() };
+}
+
+/** The variant rows of the live experiments, prepared before the rows are cut; null when none is live. */
+async function experimentRowsOf(
+  resources: TaskConnections,
+  step: StepContext,
+  run: { catalogue: Catalogue; history: History; asOf: number; cutter: RowCutter; heuristics: HeuristicsResult; model: ModelRanking | null },
+): Promise<VariantRows | null> {
+  const experiments = new ExperimentRows(await activeExperiments(resources.db, new Date(run.asOf)), step.log);
+  if (experiments.size === 0) {
+    step.log(`no experiment is live at ${new Date(run.asOf).toISOString()}`);
+    return null;
+  }
+  step.log(`experiments live at ${new Date(run.asOf).toISOString()}: ${experiments.describe().join('; ')}`);
+  const versions = new Map(
+    (run.model?.versions ?? []).map((v) => [v.version, v.rankingFiles.map((file, i) => ({ file, popularity: sourceOf(v.candidates[i] ?? 'ranker', v.version).source === 'popularity' }))] as const),
+  );
+  return VariantRows.prepare({ ...run, experiments, heuristicsFile: run.heuristics.rankingFile, versions, ignoreAware: step.options.ignoreAware, db: resources.db, log: step.log, signal: step.signal });
+}
+export type AttributeConversionsResult = {
+  /** The run's data clock: workouts before it were attributed, and the retention counts from it. */
+  clock: string;
+  conversions: number;
+  workoutsScanned: number;
+  retentionDays: number;
+  partitionsDropped: number;
+};
+
+/**
+ * attribute conversions: the workouts of the last days attributed to the impressions they
+ * followed (stored once per workout), then the feedback partitions older than the retention
+ * dropped, both as of the run's data clock (simulated days work like real ones).
+ */
+export async function attributeConversionsStep(resources: TaskConnections, step: StepContext, extract: ExtractResult): Promise<AttributeConversionsResult> {
+  const clock = new Date(dataClock(Date.parse(extract.asOf), extract.dataEnd ? Date.parse(extract.dataEnd) : null));
+  const attributed = await attributeConversions(resources.db, { until: clock });
+  step.log(`conversions: ${attributed.conversions} new of ${attributed.workoutsScanned} workouts before ${clock.toISOString()}`);
+  const retentionDays = resources.config.feedbackRetentionDays;
+  const partitionsDropped = await dropExpiredFeedback(resources.db, { now: clock, retentionDays });
+  step.log(`retention ${retentionDays} days: ${partitionsDropped} feedback partitions dropped`);
+  return { clock: clock.toISOString(), conversions: attributed.conversions, workoutsScanned: attributed.workoutsScanned, retentionDays, partitionsDropped };
 }
 
 /** publish: swaps the run's picks in atomically and fills the serving cache. */

@@ -4,15 +4,16 @@
  * Every factory takes `options`, this DAG's Daily Picks options (a manual run's
  * `conf.dailyPicks` overrides them per run).
  */
-import { task, type TaskContext, type TaskHandle } from '../core/sdk/index.ts';
+import { task, type AnyTaskHandle, type TaskContext, type TaskHandle } from '../core/sdk/index.ts';
 import type { ExtractResult } from './extract.ts';
-import { resolveOptions, type DailyPicksOptions } from './options.ts';
+import { resolveOptions, type DailyPicksOverrides } from './options.ts';
 import type { PublishResult } from './publish.ts';
 import { withConnections } from '../operators/connections.ts';
-import { extractStep, heuristicsStep, publishStep, rowsStep, type HeuristicsResult, type ModelRanking, type RowsResult, type StepContext } from './steps.ts';
+import { attributeConversionsStep, extractStep, heuristicsStep, publishStep, rowsStep, type AttributeConversionsResult, type HeuristicsResult, type ModelRanking, type RowsResult, type StepContext } from './steps.ts';
 
 export type ExtractTask = TaskHandle<'extract', ExtractResult>;
 export type HeuristicsTask = TaskHandle<'heuristics', HeuristicsResult>;
+export type AttributeConversionsTask = TaskHandle<'attribute_conversions', AttributeConversionsResult>;
 /** A task whose output is a model's ranking, or null when it had no model to rank with. */
 export type RankingTask = TaskHandle<string, ModelRanking | null>;
 export type SelectRankingTask = TaskHandle<'select_ranking', ModelRanking | null>;
@@ -22,11 +23,11 @@ export type PublishTask = TaskHandle<'publish', PublishResult>;
 /** What every Daily Picks task factory takes. */
 export interface PicksTaskOptions {
   /** This DAG's Daily Picks options; a manual run's `conf.dailyPicks` overrides them. @defaultValue the defaults (DEFAULT_DAILY_PICKS_OPTIONS) */
-  options?: Partial<DailyPicksOptions>;
+  options?: DailyPicksOverrides;
 }
 
 /** The step context of a running task: its run, and the DAG's options under the run's conf. */
-export function stepContext(ctx: TaskContext, options: Partial<DailyPicksOptions> | undefined): StepContext {
+export function stepContext(ctx: TaskContext, options: DailyPicksOverrides | undefined): StepContext {
   return {
     dagId: ctx.dagId,
     runId: ctx.runId,
@@ -62,17 +63,48 @@ export function heuristicsTask({ extract, options }: { extract: ExtractTask } & 
 }
 
 /**
+ * `attribute_conversions` (after `extract`, for the run's data clock): attributes the workouts
+ * of the last days to the impressions they followed (feedback.conversion, never counted twice)
+ * and drops the feedback partitions older than the retention (`FLYWHEEL_FEEDBACK_RETENTION_DAYS`,
+ * counted from the same clock, so simulated days age out as real ones do). It retries and fails
+ * like any task, but never holds up the picks: `select_ranking` waits for it whatever its
+ * state (see selectRankingTask's `after`), so `filter_rows` sees today's conversions when there
+ * are any, and yesterday's when attribution failed.
+ */
+export function attributeConversionsTask({ extract, options }: { extract: ExtractTask } & PicksTaskOptions): AttributeConversionsTask {
+  return task({
+    taskId: 'attribute_conversions',
+    upstream: [extract],
+    doc: 'Attributes workouts to the picks shown before them (conversions, once per workout) and drops feedback older than the retention.',
+    run: async (ctx): Promise<AttributeConversionsResult> => {
+      const extracted = await ctx.upstream(extract);
+      return withConnections((resources) => attributeConversionsStep(resources, stepContext(ctx, options), extracted));
+    },
+  });
+}
+
+/**
  * `select_ranking` (trigger rule `all_done`): runs whatever the ranking tasks did and always
  * succeeds, returning the first ranking that succeeded, in the order given, or null (heuristic
  * rows). So `filter_rows` can keep `all_success` and fail fast when extract or heuristics failed.
+ * It also waits for the tasks in `after`, whatever their state: what `filter_rows` reads from
+ * the database rather than from them (`attribute_conversions`' conversions) is then as fresh as
+ * it will be this run, and their failure does not stop the picks.
  */
-export function selectRankingTask({ rankings }: { rankings: readonly RankingTask[] }): SelectRankingTask {
+export function selectRankingTask({ rankings, after = [] }: { rankings: readonly RankingTask[]; after?: readonly AnyTaskHandle[] }): SelectRankingTask {
   return task({
     taskId: 'select_ranking',
-    upstream: rankings,
+    upstream: [...rankings, ...after],
     triggerRule: 'all_done',
     doc: 'The first ranking the ranker’s tasks produced, in order of preference; none means heuristic rows.',
     run: async (ctx): Promise<ModelRanking | null> => {
+      for (const waited of after) {
+        try {
+          await ctx.upstream(waited);
+        } catch (error) {
+          ctx.log.warn(`${waited.taskId} did not succeed (${(error as Error).message}); the rows go ahead without it`);
+        }
+      }
       for (const ranking of rankings) {
         let model: ModelRanking | null;
         try {

@@ -6,7 +6,7 @@
  */
 import { task, type TaskHandle } from '../../core/sdk/index.ts';
 import { withConnections } from '../../operators/connections.ts';
-import type { ModelRanking } from '../steps.ts';
+import type { ModelRanking, VersionModelRanking } from '../steps.ts';
 import { stepContext, type ExtractTask, type PicksTaskOptions } from '../tasks.ts';
 import { rankShardStep, servingModel, type ShardRanking } from './rank-step.ts';
 import type { RankerStageOptions } from './ranker-options.ts';
@@ -92,7 +92,34 @@ export function rankTask({ shards }: { shards: readonly RankShardTask[] }): Rank
       ctx.log(`${parts.reduce((n, p) => n + p.members, 0)} members ranked by ${parts[0]!.modelVersion} in ${parts.length} shards`);
       // Shards from before plans wrote one ranker file each.
       const rankings = parts.flatMap((p) => p.rankings ?? (p.rankingFile ? [{ candidate: 'ranker' as const, rankingFile: p.rankingFile }] : []));
-      return { rankingFiles: rankings.map((r) => r.rankingFile), modelVersion: parts[0]!.modelVersion, candidates: rankings.map((r) => r.candidate) };
+      const byVersion = versionRankings(parts, (message) => ctx.log.warn(message));
+      return { rankingFiles: rankings.map((r) => r.rankingFile), modelVersion: parts[0]!.modelVersion, candidates: rankings.map((r) => r.candidate), ...(byVersion.length > 0 ? { versions: byVersion } : {}) };
     },
   });
+}
+
+/**
+ * The experiments' model versions ranked by every shard, their files joined. A version some shard
+ * could not rank (it changed mid-run) is left out, so none of its members get a partial ranking:
+ * the rows step serves its members the model's rows and says so.
+ */
+function versionRankings(parts: readonly ShardRanking[], warn: (message: string) => void): VersionModelRanking[] {
+  const byVersion = new Map<string, VersionModelRanking & { shards: number }>();
+  for (const part of parts) {
+    for (const { version, rankings } of part.versions ?? []) {
+      let joined = byVersion.get(version);
+      if (!joined) byVersion.set(version, (joined = { version, rankingFiles: [], candidates: [], shards: 0 }));
+      joined.shards += 1;
+      for (const r of rankings) {
+        joined.rankingFiles.push(r.rankingFile);
+        joined.candidates.push(r.candidate);
+      }
+    }
+  }
+  const out: VersionModelRanking[] = [];
+  for (const { shards, ...ranking } of byVersion.values()) {
+    if (shards === parts.length) out.push(ranking);
+    else warn(`model version ${ranking.version} was ranked by ${shards} of ${parts.length} shards: its experiment members get the model's rows`);
+  }
+  return out;
 }

@@ -42,6 +42,18 @@ export interface CutRowsInput {
    * `Popularity.windowDays`; by default "this week").
    */
   reasons?: ReasonOptions;
+  /**
+   * Classes a row must not show (its candidates and its top-up alike): e.g. the classes a member
+   * of the ignore-aware variant keeps ignoring. @defaultValue none
+   */
+  exclude?: (row: string, classIdx: number) => boolean;
+  /** Rows not to cut (they come from elsewhere: another variant's ranking). @defaultValue none */
+  skip?: ReadonlySet<string>;
+  /**
+   * Classes the named rows may not take: those the member's rows from elsewhere (`skip`) show
+   * already, so that no class shows in two named rows. @defaultValue none
+   */
+  claimed?: Iterable<number>;
 }
 
 /**
@@ -57,14 +69,15 @@ export function cutRows(input: CutRowsInput): CutRow[] {
   const wording = reasonWording(catalogue, input.reasons);
   const unavailable = new Set(rowsUnavailable(catalogue, input.named).map((u) => u.row));
   const style = profile.workouts === 0 ? 'popular' : null;
-  const used = new Set<number>();
+  const used = new Set<number>(input.claimed ?? []);
+  const exclude = input.exclude;
   const rows: CutRow[] = [];
   const fill = (spec: RowSpec, claim: boolean): CutRow => {
     const picks: Pick[] = [];
     const taken = new Set<number>();
     for (let j = 0; j < candidates.length && picks.length < spec.size; j++) {
       const c = candidates[j]!;
-      if ((claim && used.has(c)) || !matchesAll(spec.where, c, context)) continue;
+      if ((claim && used.has(c)) || !matchesAll(spec.where, c, context) || exclude?.(spec.row, c)) continue;
       picks.push({ classIdx: c, score: scores[j]!, reason: reasonFor(style ?? spec.reason, catalogue, profile, c, asOf, wording) });
       taken.add(c);
     }
@@ -75,7 +88,7 @@ export function cutRows(input: CutRowsInput): CutRow[] {
       let fill: { classIdx: number; score: number }[] = [];
       for (let j = 0; j < popular.classIdx.length; j++) {
         const c = popular.classIdx[j]!;
-        if (taken.has(c) || (claim && used.has(c)) || !matchesAll(spec.where, c, context)) continue;
+        if (taken.has(c) || (claim && used.has(c)) || !matchesAll(spec.where, c, context) || exclude?.(spec.row, c)) continue;
         fill.push({ classIdx: c, score: input.fillScore ? input.fillScore(c) : popular.scores[j]! });
         if (!input.fillScore && picks.length + fill.length >= spec.size) break;
       }
@@ -88,7 +101,8 @@ export function cutRows(input: CutRowsInput): CutRow[] {
     if (claim) for (const c of taken) used.add(c);
     return { row: spec.row, picks };
   };
-  for (const spec of input.named) if (!unavailable.has(spec.row)) rows.push(fill(spec, true));
-  rows.push(fill(input.ranked, false));
+  const skip = input.skip;
+  for (const spec of input.named) if (!unavailable.has(spec.row) && !skip?.has(spec.row)) rows.push(fill(spec, true));
+  if (!skip?.has(input.ranked.row)) rows.push(fill(input.ranked, false));
   return rows.filter((row) => row.picks.length > 0);
 }

@@ -31,6 +31,7 @@ describe('dags/daily_picks.ts end to end', { timeout: 240_000 }, () => {
     expect(Object.fromEntries(run.tasks.map((t) => [t.taskId, t.state]))).toEqual({
       extract: 'success',
       heuristics: 'success',
+      attribute_conversions: 'success',
       train: 'success',
       rank_shard_0: 'success',
       rank_shard_1: 'success',

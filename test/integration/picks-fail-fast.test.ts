@@ -31,6 +31,7 @@ describe('Daily Picks fails fast without its inputs', { timeout: 120_000 }, () =
     expect(await harness.taskStates(run.dagRunId)).toMatchObject({
       extract: 'failed',
       heuristics: 'upstream_failed',
+      attribute_conversions: 'upstream_failed',
       rank: 'upstream_failed',
       select_ranking: 'success',
       filter_rows: 'upstream_failed',

@@ -60,7 +60,7 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
     const run = await harness.trigger('picks_train_fails', { logicalDate: UNTIL, conf: { dailyPicks: { rankedSize: 7 } } });
     const finished = await harness.waitForRun(run.dagRunId, { timeoutMs: 150_000 });
     const states = await harness.taskStates(run.dagRunId);
-    expect(states).toEqual({ extract: 'success', heuristics: 'success', train: 'failed', rank: 'upstream_failed', select_ranking: 'success', filter_rows: 'success', publish: 'success' });
+    expect(states).toEqual({ extract: 'success', heuristics: 'success', attribute_conversions: 'success', train: 'failed', rank: 'upstream_failed', select_ranking: 'success', filter_rows: 'success', publish: 'success' });
     expect(finished.state).toBe('success');
     expect((await harness.tries(run.dagRunId, 'train')).length).toBe(1);
 
@@ -83,7 +83,7 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
   it('with a model ranking: members it ranked get the model\'s rows, inactive ones too; members without history popularity', async () => {
     const run = await harness.trigger('picks_with_model', { logicalDate: UNTIL });
     const finished = await harness.waitForRun(run.dagRunId, { timeoutMs: 150_000 });
-    expect(await harness.taskStates(run.dagRunId)).toEqual({ extract: 'success', heuristics: 'success', train: 'success', rank: 'success', select_ranking: 'success', filter_rows: 'success', publish: 'success' });
+    expect(await harness.taskStates(run.dagRunId)).toEqual({ extract: 'success', heuristics: 'success', attribute_conversions: 'success', train: 'success', rank: 'success', select_ranking: 'success', filter_rows: 'success', publish: 'success' });
     expect(finished.state).toBe('success');
 
     const expected = await expectedSources(UNTIL, ID_ORDER_MODEL);
@@ -122,6 +122,7 @@ describe('Daily Picks with a ranker (fixture DAGs through the scheduler)', { tim
     expect(await harness.taskStates(run.dagRunId)).toEqual({
       extract: 'success',
       heuristics: 'success',
+      attribute_conversions: 'success',
       train: 'failed',
       rank: 'upstream_failed',
       no_model: 'success',
