@@ -17,6 +17,9 @@ function picksColumns() {
     modelVersion: text('model_version').notNull(),
     runId: text('run_id').notNull(),
     generatedAt: timestamp('generated_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The experiment whose variant ranked this row, and the member's variant (null outside experiments; migration 0012). */
+    experimentKey: text('experiment_key'),
+    variant: text('variant'),
   };
 }
 
