@@ -24,6 +24,14 @@ const environmentSchema = z.object({
     z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
   ),
   FLYWHEEL_TRUST_PROXY: z.string().min(1).optional(),
+  // Ten years at most: a typo (days meant as hours, an extra digit) should not keep feedback forever.
+  FLYWHEEL_FEEDBACK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  FLYWHEEL_IMPRESSION_LOGGING: z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+      z.enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], { message: 'must be true or false (or 1/0, on/off, yes/no)' }).default('true'),
+    )
+    .transform((value) => ['true', '1', 'on', 'yes'].includes(value)),
 });
 
 /** Everything Flywheel reads from the environment, validated once at start-up. */
@@ -53,6 +61,10 @@ export interface FlywheelConfig {
   secretKey: string | null;
   /** express's `trust proxy` for the web server (`true`, a hop count, or addresses / `loopback`); null = none. */
   trustProxy: string | null;
+  /** Days of feedback (impressions, events, conversions) kept; older day partitions are dropped and older events refused. */
+  feedbackRetentionDays: number;
+  /** Whether the picks API logs the rows it serves as impressions. */
+  impressionLogging: boolean;
 }
 
 /** Bad configuration (an environment variable): the CLI prints it and exits 2. */
@@ -88,6 +100,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webPort: e.PORT,
     secretKey: e.FLYWHEEL_SECRET_KEY ?? null,
     trustProxy: e.FLYWHEEL_TRUST_PROXY ?? null,
+    feedbackRetentionDays: e.FLYWHEEL_FEEDBACK_RETENTION_DAYS,
+    impressionLogging: e.FLYWHEEL_IMPRESSION_LOGGING,
     ...overrides,
   };
   if (config.zombieThresholdMs < config.heartbeatMs * 2) {

@@ -5,7 +5,7 @@ import type { Database } from '../core/db/client.ts';
 import { sourceIdProblem } from './source/ids.ts';
 import { Catalogue } from '../model/data/catalogue.ts';
 import { HeuristicScorer, popularityFromCounts, type Popularity } from '../model/baselines/heuristics.ts';
-import { PicksCacheKeys, type CachedMemberPicks, type CachedPublicationMeta } from './picks-cache.ts';
+import { PicksCacheKeys, type CachedMemberPicks, type CachedPublicationMeta, type RowExperiment } from './picks-cache.ts';
 import { profileFromWorkouts } from '../model/data/profiles.ts';
 import { currentPublication } from './publish.ts';
 import { cutRows } from './rows/cut-rows.ts';
@@ -26,12 +26,32 @@ export interface PickView {
   reason: string;
 }
 
+/** A row of a response; `experiment` when an experiment's variant ranked it. */
+export interface RowView {
+  row: string;
+  picks: PickView[];
+  experiment?: RowExperiment;
+}
+
 export interface MemberPicksView {
   memberId: string;
   source: PicksResponseSource;
   modelVersion: string | null;
   generatedAt: string | null;
-  rows: { row: string; picks: PickView[] }[];
+  rows: RowView[];
+}
+
+/**
+ * A response body and what the impression log needs of it: the publication it came from and the
+ * picks themselves — on the cache path the cached value's bytes as Redis returned them (a
+ * CachedMemberPicks, parsed only when the log is flushed, off the response path), else the view.
+ */
+export interface PicksBody {
+  source: PicksResponseSource;
+  body: Buffer;
+  /** The publication served (the cache pointer, or the `picks` set's); null when unknown. */
+  publicationId: number | null;
+  picks: Buffer | MemberPicksView;
 }
 
 export interface PicksReaderOptions {
@@ -56,6 +76,10 @@ export interface PicksReaderOptions {
   cacheTimeoutMs?: number;
 }
 
+/** A row with its experiment, when it has one (after the picks, as the cached body writes it). */
+function withExperiment(row: RowView, experiment: RowExperiment | undefined): RowView {
+  return experiment ? { row: row.row, picks: row.picks, experiment: { key: experiment.key, variant: experiment.variant } } : row;
+}
 
 /** A member id the id rule refuses: a 400 from the API, exit 2 from the CLI. */
 export class InvalidMemberIdError extends FlywheelError {
@@ -122,11 +146,11 @@ export class PicksReader {
           source: 'cache',
           modelVersion: parsed.modelVersion,
           generatedAt: parsed.generatedAt,
-          rows: parsed.rows.map((row) => ({ row: row.row, picks: row.picks.map(([classId, score, reason]) => this.view(classes, classId, score, reason)) })),
+          rows: parsed.rows.map((row) => withExperiment({ row: row.row, picks: row.picks.map(([classId, score, reason]) => this.view(classes, classId, score, reason)) }, row.experiment)),
         };
       }
     }
-    return this.afterCacheMiss(memberId, publicationId);
+    return (await this.afterCacheMiss(memberId, publicationId)).view;
   }
 
   /**
@@ -135,7 +159,7 @@ export class PicksReader {
    * spliced from the cached value's bytes and pre-encoded class metadata, without materialising
    * the view; otherwise it is `get`'s view, serialised.
    */
-  async getBody(memberId: string, rows?: ReadonlySet<string>): Promise<{ source: PicksResponseSource; body: Buffer }> {
+  async getBody(memberId: string, rows?: ReadonlySet<string>): Promise<PicksBody> {
     const problem = sourceIdProblem(memberId);
     if (problem) throw new InvalidMemberIdError(problem);
     const now = Date.now();
@@ -146,20 +170,19 @@ export class PicksReader {
         if (!this.classesFresh(Date.now())) await this.classInfo();
         const { fragments } = this.classes!;
         const body = this.writer.write(memberId, cached, fragments, rows) ?? cachedJson(memberId, JSON.parse(cached.toString('utf8')) as CachedMemberPicks, fragments, rows);
-        return { source: 'cache', body };
+        return { source: 'cache', body, publicationId, picks: cached };
       }
     }
-    let view = await this.afterCacheMiss(memberId, publicationId);
-    if (rows) view = { ...view, rows: view.rows.filter((row) => rows.has(row.row)) };
-    return { source: view.source, body: Buffer.from(JSON.stringify(view)) };
+    const found = await this.afterCacheMiss(memberId, publicationId);
+    const view = rows ? { ...found.view, rows: found.view.rows.filter((row) => rows.has(row.row)) } : found.view;
+    return { source: view.source, body: Buffer.from(JSON.stringify(view)), publicationId: found.publicationId, picks: view };
   }
 
-  private async afterCacheMiss(memberId: string, publicationId: number | null): Promise<MemberPicksView> {
+  private async afterCacheMiss(memberId: string, publicationId: number | null): Promise<{ view: MemberPicksView; publicationId: number | null }> {
     const fromDatabase = await this.fromDatabase(memberId);
-    if (fromDatabase) return fromDatabase;
+    if (fromDatabase) return { view: fromDatabase.view, publicationId: fromDatabase.publicationId ?? publicationId };
     const fromHistory = await this.heuristicsOnRequest(memberId);
-    if (fromHistory) return fromHistory;
-    return this.popular(memberId, publicationId);
+    return { view: fromHistory ?? (await this.popular(memberId, publicationId)), publicationId };
   }
 
   private async currentPointer(): Promise<number | null> {
@@ -207,25 +230,35 @@ export class PicksReader {
     return this.classes?.byId ?? this.classesLoading;
   }
 
-  private async fromDatabase(memberId: string): Promise<MemberPicksView | null> {
-    // One statement reads one table: the set published at that moment, never a mix.
-    const result = await this.options.db.execute<{ row: string; position: number; class_id: string; score: number; reason: string; model_version: string; generated_at: Date }>(sql`
-      select row, position, class_id, score, reason, model_version, generated_at from picks where member_id = ${memberId} order by row, position`);
+  private async fromDatabase(memberId: string): Promise<{ view: MemberPicksView; publicationId: number | null } | null> {
+    // One statement reads one table: the set published at that moment, never a mix. The
+    // publication is the set's own (by its run), for the impression log.
+    const result = await this.options.db.execute<{
+      row: string; position: number; class_id: string; score: number; reason: string; model_version: string; generated_at: Date;
+      experiment_key: string | null; variant: string | null; publication_id: number | null;
+    }>(sql`
+      select p.row, p.position, p.class_id, p.score, p.reason, p.model_version, p.generated_at, p.experiment_key, p.variant, pub.id as publication_id
+      from picks p
+      left join lateral (select pp.id from picks_publication pp where pp.run_id = p.run_id and pp.status <> 'staged' order by pp.id desc limit 1) pub on true
+      where p.member_id = ${memberId} order by p.row, p.position`);
     if (result.rows.length === 0) return null;
     const classes = await this.classInfo();
-    const rows = new Map<string, PickView[]>();
+    const rows = new Map<string, RowView>();
     for (const r of result.rows) {
-      let picks = rows.get(r.row);
-      if (!picks) rows.set(r.row, (picks = []));
-      picks.push(this.view(classes, r.class_id, Number(r.score), r.reason));
+      let row = rows.get(r.row);
+      if (!row) rows.set(r.row, (row = withExperiment({ row: r.row, picks: [] }, r.experiment_key !== null && r.variant !== null ? { key: r.experiment_key, variant: r.variant } : undefined)));
+      row.picks.push(this.view(classes, r.class_id, Number(r.score), r.reason));
     }
     const first = result.rows[0]!;
     return {
-      memberId,
-      source: 'database',
-      modelVersion: first.model_version,
-      generatedAt: new Date(first.generated_at).toISOString(),
-      rows: orderRows([...rows].map(([row, picks]) => ({ row, picks }))),
+      view: {
+        memberId,
+        source: 'database',
+        modelVersion: first.model_version,
+        generatedAt: new Date(first.generated_at).toISOString(),
+        rows: orderRows([...rows.values()]),
+      },
+      publicationId: first.publication_id === null ? null : Number(first.publication_id),
     };
   }
 

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Database } from '../core/db/client.ts';
 import { FlywheelError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { ImpressionLog } from '../daily-picks/feedback/impression-log.ts';
 import { PicksReader } from '../daily-picks/picks-reader.ts';
 import { ROW_NAMES } from '../daily-picks/rows/row-specs.ts';
 import { parseParam } from './http.ts';
@@ -12,7 +14,20 @@ export interface PicksApiOptions {
   redis: Redis;
   /** Redis key prefix of the serving cache (the installation's queue prefix). */
   cachePrefix: string;
+  /**
+   * Log the named rows served as impressions, and first exposures to experiments
+   * (`FLYWHEEL_IMPRESSION_LOGGING`).
+   * @defaultValue true
+   */
+  impressionLogging?: boolean;
+  /** The time impressions are served at (a simulation serves simulated days). @defaultValue () => new Date() */
+  clock?: () => Date;
+  /** Where failed impression writes are reported. @defaultValue none */
+  logger?: Logger;
 }
+
+/** The picks router, with the impression log behind it (null when logging is off): flush or close it on shutdown. */
+export type PicksRouter = express.Router & { impressionLog: ImpressionLog | null };
 
 const rowsParam = z
   .string()
@@ -27,7 +42,7 @@ const rowsParam = z
  * Response headers of the picks API: a JSON API's share of what helmet sends for the UI
  * (OWASP REST headers). Set directly: the router is mounted above helmet and the static files.
  */
-const API_HEADERS: readonly [string, string][] = [
+export const API_HEADERS: readonly [string, string][] = [
   ['Cache-Control', 'no-store'],
   ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
   ['Cross-Origin-Resource-Policy', 'same-origin'],
@@ -40,8 +55,12 @@ const API_HEADERS: readonly [string, string][] = [
  * The picks serving API, for product services: `GET /members/:memberId/picks[?rows=a,b]`.
  * Public (no session): mount it above the auth middleware.
  */
-export function picksRouter(options: PicksApiOptions): express.Router {
+export function picksRouter(options: PicksApiOptions): PicksRouter {
   const reader = new PicksReader({ db: options.db, redis: options.redis, cachePrefix: options.cachePrefix });
+  const impressionLog =
+    options.impressionLogging === false
+      ? null
+      : new ImpressionLog({ db: options.db, ...(options.clock ? { clock: options.clock } : {}), ...(options.logger ? { logger: options.logger } : {}) });
   const router = express.Router();
   // `/members//picks`: an empty id, not an unknown endpoint.
   router.get('/members//picks', () => {
@@ -50,13 +69,16 @@ export function picksRouter(options: PicksApiOptions): express.Router {
   router.get('/members/:memberId/picks', async (req, res) => {
     for (const [name, value] of API_HEADERS) res.setHeader(name, value); // on errors too
     const rows = req.query.rows === undefined ? undefined : parseParam(rowsParam, req.query.rows, 'rows');
-    const { body } = await reader.getBody(req.params.memberId, rows);
+    const served = await reader.getBody(req.params.memberId, rows);
+    const { body } = served;
     // The reader builds the JSON of a MemberPicksView as bytes. No ETag: hashing ~27 kB per
     // response of a no-store resource buys nothing.
     res.statusCode = 200;
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', body.length);
     res.end(body);
+    // After the response: the log only remembers it (parsed and written later, off this path).
+    impressionLog?.served(req.params.memberId, served.publicationId, served.picks, rows);
   });
-  return router;
+  return Object.assign(router, { impressionLog });
 }

@@ -14,11 +14,14 @@ import { auditRouter } from './api/audit.ts';
 import type { ApiContext } from './api/context.ts';
 import { dagsRouter } from './api/dags.ts';
 import { modelsRouter } from './api/models.ts';
+import { experimentsRouter } from './api/experiments.ts';
 import { poolsRouter } from './api/pools.ts';
 import { runsRouter } from './api/runs.ts';
 import { sessionRouter } from './api/session.ts';
 import { tasksRouter } from './api/tasks.ts';
 import { authenticate, sessionMiddleware } from './auth/middleware.ts';
+import type { ImpressionLog } from '../daily-picks/feedback/impression-log.ts';
+import { eventsRouter } from './events-api.ts';
 import { picksRouter } from './picks-api.ts';
 import { FlywheelError } from '../core/errors.ts';
 import { errorHandler, requireJsonBody } from './http.ts';
@@ -47,6 +50,19 @@ export interface WebAppOptions {
    * cookies are marked Secure and login throttling sees client addresses, not the proxy's.
    */
   trustProxy?: string | null;
+  /**
+   * Log the rows the picks API serves as impressions (`FLYWHEEL_IMPRESSION_LOGGING`).
+   * @defaultValue true
+   */
+  impressionLogging?: boolean;
+  /** Days of feedback kept: older client events are refused (`FLYWHEEL_FEEDBACK_RETENTION_DAYS`). @defaultValue 90 */
+  feedbackRetentionDays?: number;
+  /**
+   * The picks API's and events API's clock: impressions are served at it, events checked against
+   * it (`flywheel simulate` serves simulated days).
+   * @defaultValue () => new Date()
+   */
+  clock?: () => Date;
 }
 
 /** `true` / `false`, a hop count, or addresses and names (`loopback`, `10.0.0.0/8`) as express reads them. */
@@ -71,7 +87,25 @@ export function webOptionsFromRuntime(runtime: Runtime): WebAppOptions {
     secretKey: runtime.config.secretKey,
     pool: runtime.database.pool,
     trustProxy: runtime.config.trustProxy,
+    impressionLogging: runtime.config.impressionLogging,
+    feedbackRetentionDays: runtime.config.feedbackRetentionDays,
   };
+}
+
+/** The impression log of each app made by createWebApp (none when logging is off). */
+const impressionLogs = new WeakMap<express.Express, ImpressionLog>();
+
+/**
+ * Writes the impressions the picks API has served so far (a simulation flushes before the next
+ * daily run attributes conversions to them).
+ */
+export async function flushWebApp(app: express.Express): Promise<void> {
+  await impressionLogs.get(app)?.flush();
+}
+
+/** Stops logging impressions and writes what is buffered; call after the server stopped, before closing the database. */
+export async function closeWebApp(app: express.Express): Promise<void> {
+  await impressionLogs.get(app)?.close();
 }
 
 function poolOf(options: WebAppOptions): pg.Pool {
@@ -100,7 +134,25 @@ export function createWebApp(options: WebAppOptions): express.Express {
   // The picks serving API (GET /api/v1/members/:memberId/picks), public for product services: first,
   // above helmet (it sets a JSON API's security headers itself), the static files (a file-system
   // stat per request) and the session and auth middleware.
-  app.use('/api/v1', picksRouter({ db, redis: options.redis, cachePrefix: options.cachePrefix ?? 'flywheel' }));
+  const picks = picksRouter({
+    db,
+    redis: options.redis,
+    cachePrefix: options.cachePrefix ?? 'flywheel',
+    impressionLogging: options.impressionLogging ?? true,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  app.use('/api/v1', picks);
+  if (picks.impressionLog) impressionLogs.set(app, picks.impressionLog);
+  // Client events (POST /api/v1/events), public for the same product clients, with their own JSON body limit.
+  app.use(
+    '/api/v1',
+    eventsRouter({
+      db,
+      ...(options.feedbackRetentionDays !== undefined ? { retentionDays: options.feedbackRetentionDays } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    }),
+  );
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -148,6 +200,7 @@ export function createWebApp(options: WebAppOptions): express.Express {
   api.use(poolsRouter(context));
   api.use(auditRouter(context));
   api.use(modelsRouter(context));
+  api.use(experimentsRouter(context));
   app.use('/api/v1', api);
 
   app.use('/api', (_req, _res, next) => next(new FlywheelError('not_found', 'no such endpoint')));
