@@ -77,9 +77,9 @@ CREATE TABLE "feedback"."impression" (
 ) PARTITION BY RANGE ("day");
 
 --> statement-breakpoint
-CREATE INDEX "impression_member_class_idx" ON "feedback"."impression" ("member_id", "class_id", "served_at");
---> statement-breakpoint
-CREATE INDEX "impression_experiment_idx" ON "feedback"."impression" ("experiment_key", "variant");
+-- Impressions are the hot table: besides the primary key (day, member: what attribution and the
+-- ignore counts look up) one partial index, over the rows an experiment ranked only.
+CREATE INDEX "impression_experiment_idx" ON "feedback"."impression" ("experiment_key", "variant") WHERE "experiment_key" IS NOT NULL;
 --> statement-breakpoint
 CREATE INDEX "conversion_experiment_idx" ON "feedback"."conversion" ("experiment_key", "variant");
 --> statement-breakpoint
