@@ -43,7 +43,7 @@ export interface DailyPicksOptions {
 /**
  * The ignore discount of the `model_ignore_aware` variant: a class shown to the member on `n`
  * distinct days of the last `windowDays` (before the run's clock) without a conversion of it
- * scores `score × gamma^n`; from `cooldownAfter` such days on it is left out of their rows, and
+ * scores `score × gamma^n`, after resting `restDays` since it was last shown; from `cooldownAfter` such days on it is left out of their rows, and
  * from `somethingNewCooldownAfter` on out of `something_new` (a row of discoveries: showing the
  * same one again is the ignore the discount is there to stop).
  */
@@ -53,6 +53,12 @@ export interface IgnoreAwareOptions {
    * @defaultValue 0.5
    */
   gamma: number;
+  /**
+   * Days after an ignored class was last shown during which it is left out of every row (0: none):
+   * what a member passed over yesterday is not shown again today. Then it comes back, discounted.
+   * @defaultValue 1
+   */
+  restDays: number;
   /**
    * Days ignored from which a class is left out of every row.
    * @defaultValue 3
@@ -73,7 +79,7 @@ export interface IgnoreAwareOptions {
 /** What a DAG or a run's conf may set: any option, and any of `ignoreAware`'s alone. */
 export type DailyPicksOverrides = Partial<Omit<DailyPicksOptions, 'ignoreAware'>> & { ignoreAware?: Partial<IgnoreAwareOptions> };
 
-export const DEFAULT_IGNORE_AWARE_OPTIONS: IgnoreAwareOptions = { gamma: 0.5, cooldownAfter: 3, somethingNewCooldownAfter: 1, windowDays: 7 };
+export const DEFAULT_IGNORE_AWARE_OPTIONS: IgnoreAwareOptions = { gamma: 0.5, restDays: 1, cooldownAfter: 3, somethingNewCooldownAfter: 1, windowDays: 7 };
 
 export const DEFAULT_DAILY_PICKS_OPTIONS: DailyPicksOptions = {
   historyWindowDays: null,
@@ -88,6 +94,7 @@ export const DEFAULT_DAILY_PICKS_OPTIONS: DailyPicksOptions = {
 const ignoreAwareSchema = z
   .object({
     gamma: z.number().gt(0).max(1),
+    restDays: z.number().int().min(0).max(365),
     cooldownAfter: z.number().int().min(1).max(365),
     somethingNewCooldownAfter: z.number().int().min(1).max(365),
     windowDays: z.number().int().min(1).max(365),

@@ -5,8 +5,15 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../core/db/client.ts';
 
-/** Days a class was ignored, per member: member id → class id → distinct days. */
-export type IgnoredPicks = Map<string, Map<string, number>>;
+/** A class a member was shown and did not take: on how many distinct days, and when last. */
+export interface IgnoredClass {
+  days: number;
+  /** The last time it was shown (epoch ms). */
+  lastShownAt: number;
+}
+
+/** Ignored classes per member: member id → class id → IgnoredClass. */
+export type IgnoredPicks = Map<string, Map<string, IgnoredClass>>;
 
 export interface IgnoredPicksQuery {
   /** The end of the window (exclusive): the run's data clock. */
@@ -28,7 +35,7 @@ const NAMED_ROWS = ['for_your_usual', 'quick_workout', 'something_new'] as const
  * Per member, each class shown to them (feedback.impression) in `[until − windowDays, until)`
  * that they did not convert (no feedback.conversion of that class by that member started in the
  * window, before `until`), with the number of distinct UTC days it was shown: a member who opened
- * the app three times on one day ignored it once. Impressions and conversions are read by their
+ * the app three times on one day ignored it once. `lastShownAt` tells the rest period (`restDays`). Impressions and conversions are read by their
  * `day` too, so only the window's partitions are scanned.
  */
 export async function loadIgnoredPicks(db: Database, query: IgnoredPicksQuery): Promise<IgnoredPicks> {
@@ -40,8 +47,8 @@ export async function loadIgnoredPicks(db: Database, query: IgnoredPicksQuery): 
   if (query.members && query.members.length === 0) return out;
   const rows = [...(query.rows ?? NAMED_ROWS)];
   const members = query.members ? sql`and i.member_id = any(${sql.param([...query.members])}::text[])` : sql``;
-  const result = await db.execute<{ member_id: string; class_id: string; days: number }>(sql`
-    select i.member_id, i.class_id, count(distinct i.day)::int as days
+  const result = await db.execute<{ member_id: string; class_id: string; days: number; last_ms: number }>(sql`
+    select i.member_id, i.class_id, count(distinct i.day)::int as days, (extract(epoch from max(i.served_at)) * 1000)::float8 as last_ms
     from feedback.impression i
     where i.day >= ${fromDay}::date and i.day <= ${untilDay}::date
       and i.served_at >= ${from.toISOString()}::timestamptz and i.served_at < ${until.toISOString()}::timestamptz
@@ -55,8 +62,8 @@ export async function loadIgnoredPicks(db: Database, query: IgnoredPicksQuery): 
     group by i.member_id, i.class_id`);
   for (const r of result.rows) {
     let classes = out.get(r.member_id);
-    if (!classes) out.set(r.member_id, (classes = new Map<string, number>()));
-    classes.set(r.class_id, Number(r.days));
+    if (!classes) out.set(r.member_id, (classes = new Map<string, IgnoredClass>()));
+    classes.set(r.class_id, { days: Number(r.days), lastShownAt: Number(r.last_ms) });
   }
   return out;
 }

@@ -21,7 +21,7 @@ import type { PicksRow } from '../picks-file.ts';
 import { readRanking } from '../ranking-file.ts';
 import type { CutRow } from './cut-rows.ts';
 import { ExperimentRows, RowStore, variantSource, type ExperimentCounts, type RowAssignment, type VariantSource } from './experiment-rows.ts';
-import { discountedScore, discountIgnored, inCooldown } from './ignore-discount.ts';
+import { discountedScore, discountIgnored, inCooldown, isResting } from './ignore-discount.ts';
 import type { MemberCut, RowCutter } from './member-cutter.ts';
 import { ROW_NAMES } from './row-specs.ts';
 
@@ -166,10 +166,14 @@ export class VariantRows {
     if (!byClass) return member.cut(candidates, scores);
     const { classIds } = this.input.catalogue;
     const options = this.input.ignoreAware;
-    const days = (c: number) => byClass.get(classIds[c]!) ?? 0;
-    const discounted = discountIgnored({ candidates, scores }, days, options);
+    const days = (c: number) => byClass.get(classIds[c]!)?.days ?? 0;
+    const resting = (c: number) => {
+      const ignored = byClass.get(classIds[c]!);
+      return ignored !== undefined && isResting(ignored.lastShownAt, this.input.asOf, options.restDays);
+    };
+    const discounted = discountIgnored({ candidates, scores }, days, options, resting);
     return member.cut(discounted.candidates, discounted.scores, {
-      exclude: (row, c) => inCooldown(row, days(c), options),
+      exclude: (row, c) => inCooldown(row, days(c), options, resting(c)),
       adjustFill: (c, score) => discountedScore(score, days(c), options.gamma),
     });
   }

@@ -29,6 +29,8 @@ const EXPERIMENT: Experiment = {
 };
 
 type Pick = { classId: string; score: number };
+
+const daysOf = (byClass: Map<string, { days: number }>) => Object.fromEntries([...byClass].map(([classId, ignored]) => [classId, ignored.days]));
 type Rows = Map<string, Pick[]>;
 
 async function readRows(rows: RowsResult): Promise<Map<string, Rows>> {
@@ -48,7 +50,7 @@ describe('the ignore-aware variant', { timeout: 180_000 }, () => {
   let after: Map<string, Rows>;
   let rowsResult: RowsResult;
   /** Per member (one of each variant): the classes ignored 3 times, once, once in something_new, converted, and shown before the window. */
-  const shown = new Map<string, { thrice: string; once: string; newOnce: string; converted: string; old: string }>();
+  const shown = new Map<string, { thrice: string; once: string; newOnce: string; converted: string; old: string; yesterday: string }>();
 
   async function impression(memberId: string, classId: string, row: string, position: number, daysBefore: number) {
     const servedAt = day(UNTIL, -daysBefore, 7);
@@ -68,7 +70,7 @@ describe('the ignore-aware variant', { timeout: 180_000 }, () => {
     for (const variant of ['model', 'model_ignore_aware']) {
       const [memberId, rows] = [...before].find(([id, r]) => variantOf(EXPERIMENT, id).key === variant && (r.get('for_your_usual')?.length ?? 0) >= 5 && (r.get('something_new')?.length ?? 0) >= 2)!;
       const usual = rows.get('for_your_usual')!.map((p) => p.classId);
-      shown.set(memberId, { thrice: usual[0]!, once: usual[1]!, converted: usual[2]!, old: usual[3]!, newOnce: rows.get('something_new')![0]!.classId });
+      shown.set(memberId, { thrice: usual[0]!, once: usual[1]!, converted: usual[2]!, old: usual[3]!, yesterday: usual[4]!, newOnce: rows.get('something_new')![0]!.classId });
     }
     await world.query(`select feedback.ensure_partitions($1::date, $2::date)`, [day(UNTIL, -10).toISOString().slice(0, 10), day(UNTIL).toISOString().slice(0, 10)]);
     for (const [memberId, c] of shown) {
@@ -80,6 +82,8 @@ describe('the ignore-aware variant', { timeout: 180_000 }, () => {
       await impression(memberId, c.once, 'for_your_usual', 2, 2);
       await impression(memberId, c.once, 'quick_workout', 1, 2);
       await impression(memberId, c.newOnce, 'something_new', 1, 1);
+      // Ignored once, yesterday: it rests today (restDays 1).
+      await impression(memberId, c.yesterday, 'for_your_usual', 5, 1);
       // Before the 7-day window: not counted.
       await impression(memberId, c.old, 'for_your_usual', 4, 9);
       const startedAt = day(UNTIL, -1, 9);
@@ -98,12 +102,13 @@ describe('the ignore-aware variant', { timeout: 180_000 }, () => {
   it('counts distinct days shown without a conversion, within the window', async () => {
     const ignored = await loadIgnoredPicks(world.db, { until: day(UNTIL), windowDays: 7 });
     for (const [memberId, c] of shown) {
-      expect(Object.fromEntries(ignored.get(memberId)!)).toEqual({ [c.thrice]: 3, [c.once]: 1, [c.newOnce]: 1 });
+      expect(daysOf(ignored.get(memberId)!)).toEqual({ [c.thrice]: 3, [c.once]: 1, [c.newOnce]: 1, [c.yesterday]: 1 });
+      expect(ignored.get(memberId)!.get(c.yesterday)!.lastShownAt).toBe(day(UNTIL, -1, 7).getTime());
     }
     const only = await loadIgnoredPicks(world.db, { until: day(UNTIL), windowDays: 2, members: [[...shown.keys()][0]!] });
     const [first, c] = [...shown][0]!;
     expect([...only.keys()]).toEqual([first]);
-    expect(Object.fromEntries(only.get(first)!)).toEqual({ [c.thrice]: 2, [c.once]: 1, [c.newOnce]: 1 });
+    expect(daysOf(only.get(first)!)).toEqual({ [c.thrice]: 2, [c.once]: 1, [c.newOnce]: 1, [c.yesterday]: 1 });
   });
 
   it('discounts and cools down ignored classes for model_ignore_aware members only', () => {
@@ -127,6 +132,8 @@ describe('the ignore-aware variant', { timeout: 180_000 }, () => {
       if (once !== undefined) expect(once).toBeCloseTo(scoreOf(was, 'for_your_usual', c.once)! * 0.5, 6);
       expect(ids(now, 'for_your_usual').indexOf(c.once)).not.toBe(1);
       expect(ids(now, 'something_new')).not.toContain(c.newOnce);
+      // Passed over yesterday: rests today, out of every row.
+      for (const row of named) expect(ids(now, row), row).not.toContain(c.yesterday);
       // Converted, and shown only before the window: untouched and moved up past the ignored ones.
       expect(scoreOf(now, 'for_your_usual', c.converted)).toBe(scoreOf(was, 'for_your_usual', c.converted));
       expect(scoreOf(now, 'for_your_usual', c.old)).toBe(scoreOf(was, 'for_your_usual', c.old));

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_IGNORE_AWARE_OPTIONS } from '../../daily-picks/options.ts';
 import { cutRows } from '../../daily-picks/rows/cut-rows.ts';
-import { discountedScore, discountIgnored, inCooldown } from '../../daily-picks/rows/ignore-discount.ts';
+import { discountedScore, discountIgnored, inCooldown, isResting } from '../../daily-picks/rows/ignore-discount.ts';
 import { defaultRowSpecs } from '../../daily-picks/rows/row-specs.ts';
 import { profileFromWorkouts } from '../../model/data/profiles.ts';
 import { handCatalogue } from '../support/picks.ts';
@@ -27,6 +27,21 @@ describe('ignore discount', () => {
     }
     expect([0, 1, 2, 3].map((n) => inCooldown('something_new', n, OPTIONS))).toEqual([false, true, true, true]);
     expect([0, 1, 2, 3].map((n) => inCooldown('something_new', n, { cooldownAfter: 3, somethingNewCooldownAfter: 2 }))).toEqual([false, false, true, true]);
+  });
+
+  it('rests a class for restDays after it was last shown: left out of every row, then back discounted', () => {
+    const DAY = 86_400_000;
+    const asOf = Date.UTC(2026, 11, 2, 5);
+    expect(isResting(asOf - 20 * 3_600_000, asOf, 1)).toBe(true); // shown yesterday 09:00
+    expect(isResting(asOf - DAY - 1, asOf, 1)).toBe(false); // before the day of rest
+    expect(isResting(asOf - DAY - 1, asOf, 2)).toBe(true);
+    expect(isResting(asOf - 1000, asOf, 0)).toBe(false); // restDays 0: no rest
+    expect(inCooldown('for_your_usual', 1, OPTIONS, true)).toBe(true);
+    expect(inCooldown('for_your_usual', 0, OPTIONS, true)).toBe(false); // never ignored: nothing to rest
+    // Classes 0..2 ignored once; class 1 rests: out, the others halved.
+    const out = discountIgnored({ candidates: [0, 1, 2, 3], scores: [0.9, 0.8, 0.7, 0.3] }, (c) => (c < 3 ? 1 : 0), OPTIONS, (c) => c === 1);
+    expect(Array.from(out.candidates)).toEqual([0, 2, 3]);
+    expect(Array.from(out.scores)).toEqual([0.45, 0.35, 0.3]);
   });
 
   it('re-orders the candidates by discounted score and leaves out those in cooldown', () => {

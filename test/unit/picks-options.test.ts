@@ -22,11 +22,12 @@ describe('resolveOptions', () => {
   });
 
   it('merges ignoreAware key by key (a conf may change gamma alone) and validates it', () => {
-    expect(resolveOptions().ignoreAware).toEqual({ gamma: 0.5, cooldownAfter: 3, somethingNewCooldownAfter: 1, windowDays: 7 });
-    expect(resolveOptions({ ignoreAware: { gamma: 0.3 } }, { ignoreAware: { windowDays: 3 } }).ignoreAware).toEqual({ gamma: 0.3, cooldownAfter: 3, somethingNewCooldownAfter: 1, windowDays: 3 });
+    expect(resolveOptions().ignoreAware).toEqual({ gamma: 0.5, restDays: 1, cooldownAfter: 3, somethingNewCooldownAfter: 1, windowDays: 7 });
+    expect(resolveOptions({ ignoreAware: { gamma: 0.3 } }, { ignoreAware: { windowDays: 3 } }).ignoreAware).toEqual({ gamma: 0.3, restDays: 1, cooldownAfter: 3, somethingNewCooldownAfter: 1, windowDays: 3 });
     expect(DEFAULT_DAILY_PICKS_OPTIONS.ignoreAware.gamma).toBe(0.5);
     expect(() => resolveOptions({ ignoreAware: { gamma: 0 } })).toThrow(/ignoreAware\.gamma/);
     expect(() => resolveOptions({ ignoreAware: { cooldownAfter: 1.5 } })).toThrow(/ignoreAware\.cooldownAfter/);
+    expect(() => resolveOptions({ ignoreAware: { restDays: -1 } })).toThrow(/ignoreAware\.restDays/);
     expect(() => resolveOptions({ ignoreAware: { gama: 0.5 } })).toThrow(/invalid Daily Picks options/);
   });
 });
