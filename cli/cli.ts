@@ -16,12 +16,14 @@ import { FlywheelError } from '../core/errors.ts';
 import { backfillDag, clearTasks, triggerDagRun } from '../core/scheduler/actions.ts';
 import type { Scheduler } from '../core/scheduler/scheduler.ts';
 import type { JsonObject } from '../core/sdk/json.ts';
-import { createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
+import { closeWebApp, createWebApp, listen, webOptionsFromRuntime } from '../web/server.ts';
 import { runPoolWorker, stopSignal } from '../workers/pool-worker.ts';
 import { registerAuthCommands } from './commands/users.ts';
 import { registerSourceCommands } from './commands/source.ts';
 import { registerPicksCommands } from './commands/picks.ts';
 import { registerModelCommands } from './commands/models.ts';
+import { registerExperimentCommands } from './commands/experiments.ts';
+import { registerSimulateCommands } from './commands/simulate.ts';
 
 const program = new Command('flywheel')
   .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
@@ -130,10 +132,12 @@ program
   .action(async (options: { port?: number }) => {
     const runtime = createRuntime(config(), { name: 'web' });
     const port = options.port ?? runtime.config.webPort;
-    const server = await listen(createWebApp(webOptionsFromRuntime(runtime)), port);
+    const app = createWebApp(webOptionsFromRuntime(runtime));
+    const server = await listen(app, port);
     runtime.logger.info({ port }, `web listening on http://localhost:${port}`);
     await stopSignal();
     server.close();
+    await closeWebApp(app); // the impressions still buffered
     await runtime.close();
   });
 
@@ -150,10 +154,12 @@ program
     const scheduler = startScheduler(runtime);
     const workers = pools.map((pool) => startWorker(runtime, pool.name, pool.name === 'gpu' ? 1 : options.concurrency));
     const port = options.port ?? c.webPort;
-    const server = await listen(createWebApp(webOptionsFromRuntime(runtime)), port);
+    const app = createWebApp(webOptionsFromRuntime(runtime));
+    const server = await listen(app, port);
     runtime.logger.info({ port, pools: pools.map((p) => p.name) }, `standalone: web on http://localhost:${port}`);
     await stopSignal();
     server.close();
+    await closeWebApp(app);
     await scheduler.stop();
     await Promise.all(workers.map((w) => w.close()));
     await runtime.close();
@@ -340,6 +346,8 @@ pools
 registerSourceCommands(program);
 registerPicksCommands(program);
 registerModelCommands(program);
+registerExperimentCommands(program);
+registerSimulateCommands(program);
 
 registerAuthCommands(program);
 

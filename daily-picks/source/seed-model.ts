@@ -9,3 +9,4 @@ export * from './seed-model/platform.ts';
 export * from './seed-model/catalogue.ts';
 export * from './seed-model/members.ts';
 export * from './seed-model/workouts.ts';
+export * from './seed-model/affinity.ts';

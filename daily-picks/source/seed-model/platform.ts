@@ -1,7 +1,7 @@
 /** The platform the generator invents: disciplines and their durations, languages, time zones, names. */
 
 /** PRNG streams: each entity kind draws from its own, so adding members never changes the catalogue. */
-export const STREAM = { instructors: 1, classes: 2, members: 3, latent: 4, workouts: 5 } as const;
+export const STREAM = { instructors: 1, classes: 2, members: 3, latent: 4, workouts: 5, responses: 6 } as const;
 
 /** Dimensions of the hidden "vibe" shared by classes and members' tastes. */
 export const LATENT_DIM = 4;

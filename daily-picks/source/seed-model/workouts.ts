@@ -1,9 +1,10 @@
 /** Workouts: each member simulated day by day through the window. */
 import { DAY_MS } from '../../../model/data/time.ts';
 import { Rng, streamSeed } from '../../../model/data/rng.ts';
-import { DISCIPLINES, LATENT_DIM, STREAM, TIMEZONES } from './platform.ts';
+import { DISCIPLINES, STREAM, TIMEZONES } from './platform.ts';
 import { windowStartMs, type GeneratedCatalogue, type SeedModelOptions } from './catalogue.ts';
 import type { Member } from './members.ts';
+import { classUtility, durationWeightsFor, type DurationPreference } from './affinity.ts';
 
 /** Classes scored per choice: the freshest few plus a random sample of older ones. */
 const CANDIDATES_FRESH = 16;
@@ -47,10 +48,41 @@ export class OffsetTable {
   }
 }
 
-interface SimState {
+/** What a member's next organic session depends on besides their profile: it evolves as they work out. */
+export interface OrganicState {
+  /** Classes taken, oldest first (repeats draw from the last 20). */
   history: number[];
   /** Next position in the member's program. */
   programPos: number;
+  /** Discipline weights (their profile's, until they drift). */
+  weights: Float64Array;
+  durations: DurationPreference;
+  drifted: boolean;
+}
+
+/** The state a member starts the window in: no history, their program at its start point, no drift yet. */
+export function initialOrganicState(options: SeedModelOptions, catalogue: GeneratedCatalogue, member: Member): OrganicState {
+  let programPos = 0;
+  if (member.program >= 0) {
+    const list = catalogue.series.get(member.program)!;
+    let before = 0;
+    const start = windowStartMs(options);
+    while (before < list.length && catalogue.airedMs[list[before]!]! < start) before += 1;
+    programPos = Math.floor(member.programStart * before * 0.8);
+  }
+  return { history: [], programPos, weights: member.disciplineWeights.slice(), durations: { position: member.durationPosition, weights: [] }, drifted: false };
+}
+
+/** Drift once `dayStart` reaches the member's drift time: a new discipline takes 35% of the mass and/or classes get shorter or longer. */
+export function applyDrift(member: Member, state: OrganicState, dayStart: number): void {
+  if (state.drifted || dayStart < member.driftMs) return;
+  state.drifted = true;
+  if (member.driftDiscipline >= 0) {
+    let total = 0;
+    for (let d = 0; d < state.weights.length; d += 1) total += state.weights[d]!;
+    state.weights[member.driftDiscipline]! += total * 0.55;
+  }
+  state.durations = { position: Math.min(1, Math.max(0, state.durations.position + member.driftDurationShift)), weights: [] };
 }
 
 /**
@@ -58,79 +90,65 @@ interface SimState {
  * Returns how many were added.
  */
 export function simulateMember(options: SeedModelOptions, catalogue: GeneratedCatalogue, offsets: OffsetTable, member: Member, out: WorkoutColumns): number {
-  if (member.kind === 'cold') return 0;
+  return simulateMemberWithState(options, catalogue, offsets, member, out).added;
+}
+
+/**
+ * {@link simulateMember} up to `endMs` (default: the end of the window), also returning the
+ * member's organic state then: where `flywheel simulate` carries on. The workouts are the whole
+ * window's before `endMs` (the same draws), except on the day `endMs` falls in: a session there
+ * after one skipped for starting at or after `endMs` draws differently.
+ */
+export function simulateMemberWithState(
+  options: SeedModelOptions,
+  catalogue: GeneratedCatalogue,
+  offsets: OffsetTable,
+  member: Member,
+  out: WorkoutColumns,
+  endMs = options.until.getTime(),
+): { added: number; state: OrganicState } {
+  const state = initialOrganicState(options, catalogue, member);
+  if (member.kind === 'cold') return { added: 0, state };
   const rng = new Rng(streamSeed(options.seed, STREAM.workouts, member.index));
   const start = windowStartMs(options);
-  const until = options.until.getTime();
-  let programPos = 0;
-  if (member.program >= 0) {
-    const list = catalogue.series.get(member.program)!;
-    let before = 0;
-    while (before < list.length && catalogue.airedMs[list[before]!]! < start) before += 1;
-    programPos = Math.floor(member.programStart * before * 0.8);
-  }
-  const state: SimState = { history: [], programPos };
+  const until = Math.min(options.until.getTime(), endMs);
   const before = out.memberId.length;
-  const weights = member.disciplineWeights.slice();
-  let durations: DurationPreference = { position: member.durationPosition, weights: [] };
-  let drifted = false;
   const dailyRate = member.weeklyRate / 7;
   for (let day = 0; day < options.days; day += 1) {
     const dayStart = start + day * DAY_MS;
-    if (!drifted && dayStart >= member.driftMs) {
-      // Drift: adopt a new discipline (it takes 35% of the mass) and/or move to shorter or longer classes.
-      drifted = true;
-      if (member.driftDiscipline >= 0) {
-        let total = 0;
-        for (let d = 0; d < weights.length; d += 1) total += weights[d]!;
-        weights[member.driftDiscipline]! += total * 0.55;
-      }
-      durations = { position: Math.min(1, Math.max(0, durations.position + member.driftDurationShift)), weights: [] };
-    }
-    const dow = new Date(dayStart).getUTCDay();
-    const sessions = rng.poisson(dailyRate * (dow === 0 || dow === 6 ? 1.25 : 0.9));
+    if (dayStart >= until) break;
+    applyDrift(member, state, dayStart);
+    const sessions = rng.poisson(dailyRate * weekdayFactor(dayStart));
     if (sessions === 0) continue;
     const midnight = offsets.localMidnight(member.timezone, day);
     let hour = member.hour;
     for (let s = 0; s < sessions; s += 1) {
-      let minutes = Math.round((hour + 0.9 * rng.normal()) * 60 + rng.int(60));
-      // Nobody works out between 23:30 and 05:00: reflect off those edges (no pile-up at them).
-      if (minutes < 5 * 60) minutes = Math.min(10 * 60 - minutes, 23 * 60);
-      if (minutes > 23 * 60 + 30) minutes = Math.max(47 * 60 - minutes, 5 * 60);
-      const t = midnight + minutes * 60_000 + rng.int(60) * 1000;
+      const t = midnight + sessionMinutes(rng, hour) * 60_000 + rng.int(60) * 1000;
       hour = (hour + 7) % 24; // a second session the same day comes later
       if (t < start || t >= until || t < member.signupMs || t >= member.stopMs) continue;
-      session(options, catalogue, member, rng, state, weights, durations, t, out);
+      session(catalogue, member, rng, state, t, until, out);
     }
   }
   if (member.kind === 'inactive' && out.memberId.length === before) {
     // An inactive member worked out at least once before stopping.
     const t = Math.max(start, member.signupMs) + 12 * 3_600_000;
-    if (t < member.stopMs) session(options, catalogue, member, rng, state, weights, durations, t, out);
+    if (t < member.stopMs && t < until) session(catalogue, member, rng, state, t, until, out);
   }
-  return out.memberId.length - before;
+  return { added: out.memberId.length - before, state };
 }
 
-/** A member's duration weights per discipline at their current duration position (recomputed after drift). */
-interface DurationPreference {
-  position: number;
-  weights: (number[] | undefined)[];
+/** More sessions at weekends. */
+export function weekdayFactor(dayStart: number): number {
+  const dow = new Date(dayStart).getUTCDay();
+  return dow === 0 || dow === 6 ? 1.25 : 0.9;
 }
 
-function durationWeightsFor(preference: DurationPreference, discipline: number): number[] {
-  let w = preference.weights[discipline];
-  if (!w) preference.weights[discipline] = w = durationWeights(discipline, preference.position);
-  return w;
-}
-
-function durationWeights(discipline: number, position: number): number[] {
-  const n = DISCIPLINES[discipline]!.durations.length;
-  const result: number[] = [];
-  for (let i = 0; i < n; i += 1) {
-    const x = n === 1 ? 0 : i / (n - 1) - position;
-    result.push(Math.exp(-(x * x) / (2 * 0.14 * 0.14)) + 0.02);
-  }
-  return result;
+/** Local minute of day of a session around `hour`. Nobody works out between 23:30 and 05:00: reflect off those edges (no pile-up at them). */
+export function sessionMinutes(rng: Rng, hour: number): number {
+  let minutes = Math.round((hour + 0.9 * rng.normal()) * 60 + rng.int(60));
+  if (minutes < 5 * 60) minutes = Math.min(10 * 60 - minutes, 23 * 60);
+  if (minutes > 23 * 60 + 30) minutes = Math.max(47 * 60 - minutes, 5 * 60);
+  return minutes;
 }
 
 function push(out: WorkoutColumns, member: Member, catalogue: GeneratedCatalogue, cls: number, t: number, rng: Rng): void {
@@ -143,17 +161,13 @@ function push(out: WorkoutColumns, member: Member, catalogue: GeneratedCatalogue
 }
 
 /** One session: a main class (a repeat, or a fresh choice), sometimes followed by a short stretch. */
-function session(
-  options: SeedModelOptions,
-  catalogue: GeneratedCatalogue,
-  member: Member,
-  rng: Rng,
-  state: SimState,
-  weights: Float64Array,
-  durations: DurationPreference,
-  t: number,
-  out: WorkoutColumns,
-): void {
+function session(catalogue: GeneratedCatalogue, member: Member, rng: Rng, state: OrganicState, t: number, untilMs: number, out: WorkoutColumns): void {
+  const cls = organicClass(catalogue, member, rng, state, t);
+  if (cls >= 0) completeSession(catalogue, member, rng, state, cls, t, untilMs, out);
+}
+
+/** The class a member takes of their own accord at `t` (a repeat, the next of their program, or a fresh choice); -1 when nothing fits. */
+export function organicClass(catalogue: GeneratedCatalogue, member: Member, rng: Rng, state: OrganicState, t: number): number {
   let cls = -1;
   if (state.history.length >= 3 && rng.chance(member.repeatRate)) {
     // Repeat a class they took recently (not an encore special).
@@ -169,24 +183,33 @@ function session(
     }
   }
   if (cls < 0) {
-    const d = rng.weighted(weights);
-    const di = rng.weighted(durationWeightsFor(durations, d));
+    const d = rng.weighted(state.weights);
+    const di = rng.weighted(durationWeightsFor(state.durations, d));
     cls = choose(catalogue, member, rng, d, di, t, -1);
   }
-  if (cls < 0) return;
+  return cls;
+}
+
+/**
+ * Records class `cls` taken at `t` (its completion drawn from the difficulty fit) and, after a
+ * long cardio class, sometimes a 5–10 min stretch right after (before `untilMs`), preferably
+ * with the same instructor. Returns how many workouts were appended (1 or 2).
+ */
+export function completeSession(catalogue: GeneratedCatalogue, member: Member, rng: Rng, state: OrganicState, cls: number, t: number, untilMs: number, out: WorkoutColumns): number {
   push(out, member, catalogue, cls, t, rng);
   state.history.push(cls);
   if (DISCIPLINES[catalogue.discipline[cls]!]!.cardio && catalogue.durationMin[cls]! >= 20 && rng.chance(member.stretchRate)) {
-    // After a long effort: a 5–10 min stretch, preferably with the same instructor.
     const follow = choose(catalogue, member, rng, STRETCHING, rng.chance(0.55) ? 0 : 1, t, catalogue.instructor[cls]!);
     if (follow >= 0) {
       const after = t + (catalogue.durationMin[cls]! + 1 + rng.int(3)) * 60_000;
-      if (after < options.until.getTime()) {
+      if (after < untilMs) {
         push(out, member, catalogue, follow, after, rng);
         state.history.push(follow);
+        return 2;
       }
     }
   }
+  return 1;
 }
 
 const STRETCHING = DISCIPLINES.findIndex((d) => d.name === 'stretching');
@@ -205,9 +228,8 @@ function airedBy(aired: Float64Array, t: number): number {
 
 /**
  * Chooses a class of discipline `d`, duration index `di` (or the nearest duration with classes)
- * aired by `t`: a softmax (Gumbel-max) over the member's utility for the freshest classes and a
- * sample of older ones. Utility = vibe match (hidden) + quality + favourite instructor +
- * language + difficulty fit + freshness (encores: strong in their air week, weak after).
+ * aired by `t`: a softmax over the member's utility (`classUtility`) for the freshest classes
+ * and a sample of older ones.
  */
 function choose(catalogue: GeneratedCatalogue, member: Member, rng: Rng, d: number, di: number, t: number, sameInstructor: number): number {
   const row = catalogue.buckets[d]!;
@@ -237,24 +259,9 @@ function choose(catalogue: GeneratedCatalogue, member: Member, rng: Rng, d: numb
     for (let k = 0; k < CANDIDATES_OLDER; k += 1) CANDIDATES[m++] = ids[rng.int(older)]!;
   }
   // A draw from the softmax over the member's utilities.
-  const lat = catalogue.latent;
-  const u = member.latent;
-  const favourites = member.favouriteInstructors;
   let total = 0;
   for (let k = 0; k < m; k += 1) {
-    const cls = CANDIDATES[k]!;
-    const o = cls * LATENT_DIM;
-    let s = 0.9 * (u[0]! * lat[o]! + u[1]! * lat[o + 1]! + u[2]! * lat[o + 2]! + u[3]! * lat[o + 3]!);
-    s += catalogue.quality[cls]!;
-    const ins = catalogue.instructor[cls]!;
-    if (favourites.includes(ins)) s += 1.6;
-    if (ins === sameInstructor) s += 1.5;
-    if (catalogue.language[cls]! !== member.language) s -= 2.5;
-    s -= 0.7 * Math.abs(catalogue.difficulty[cls]! - member.level);
-    const ageDays = (t - catalogue.airedMs[cls]!) / DAY_MS;
-    if (catalogue.isEncore[cls]) s += ageDays < 7 ? 2.5 : -3;
-    else if (ageDays < 60) s += member.freshnessTaste * Math.exp(-ageDays / 10); // negligible past 60 days
-    total += Math.exp(s);
+    total += Math.exp(classUtility(catalogue, member, CANDIDATES[k]!, t, sameInstructor));
     CUMULATIVE[k] = total;
   }
   const x = rng.next() * total;
