@@ -21,10 +21,9 @@
  * repeat, a quarter clicks, an experiment covering one row so variants are filled by hash) for
  * `--duration` s: events/s (aim ≥ 20,000) and the batch latency.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +31,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { boolean, parseBenchFlags, positiveInteger } from './support/flags.ts';
+import { startWebChild, type WebChild } from './support/web-child.ts';
 
 const TARGETS = { loggingCost: 0.15, eventsPerSecond: 20_000 } as const;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -129,47 +129,10 @@ async function setUp(redis: Redis): Promise<{ publicationId: number; memberIds: 
   return { ...result, setupSeconds: (performance.now() - started) / 1000 };
 }
 
-interface ServerChild {
-  child: ChildProcess;
-  baseUrl: string;
-  stop: () => Promise<void>;
-}
+type ServerChild = WebChild;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function startServer(logging: boolean): Promise<ServerChild> {
-  const port = await freePort();
-  const artifactsDir = mkdtempSync(path.join(os.tmpdir(), 'fwbench-events-web-'));
-  const child = spawn(process.execPath, [CLI, 'web', '--port', String(port)], { cwd: ROOT, env: env(logging, artifactsDir), stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`flywheel web exited with ${child.exitCode}`);
-    if (await fetch(`${baseUrl}/api/v1/health`).then((r) => r.ok, () => false)) break;
-    if (Date.now() > deadline) throw new Error('flywheel web did not answer /api/v1/health within 60 s');
-    await sleep(200);
-  }
-  return {
-    child,
-    baseUrl,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(artifactsDir, { recursive: true, force: true });
-    },
-  };
+function startServer(logging: boolean): Promise<ServerChild> {
+  return startWebChild({ env: (artifactsDir) => env(logging, artifactsDir), tempPrefix: 'fwbench-events-web-' });
 }
 
 /** CPU seconds (user + system) of a process, from /proc (Linux); null elsewhere. */

@@ -25,15 +25,15 @@
  * own time (sub-millisecond), not autocannon's integer-ms histogram; autocannon's rate limit is a
  * per-second budget per connection, so the fixed-rate run sends in bursts (conservative p99).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { boolean, parseBenchFlags, positiveInteger, text } from './support/flags.ts';
+import { startWebChild, type WebChild } from './support/web-child.ts';
 
 const TARGETS = { p99Ms: 5, rps: 5000 } as const;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -195,63 +195,15 @@ async function setUp(options: Options, redis: Redis, progress: (m: string) => vo
 // The server child.
 // ---------------------------------------------------------------------------------------------
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-interface ServerChild {
-  child: ChildProcess;
-  baseUrl: string;
-  stop: () => Promise<void>;
-}
+type ServerChild = WebChild;
 
 async function startServer(options: Options): Promise<ServerChild> {
-  const port = await freePort();
-  const artifactsDir = mkdtempSync(path.join(os.tmpdir(), 'fwbench-serve-web-'));
   const nodeArgs: string[] = [];
   if (options.cpuProf) {
     mkdirSync(options.cpuProf, { recursive: true });
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', options.cpuProf);
   }
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'web', '--port', String(port)], {
-    cwd: ROOT,
-    env: childEnv(options, artifactsDir),
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`flywheel web exited with ${child.exitCode}`);
-    try {
-      const response = await fetch(`${baseUrl}/api/v1/health`);
-      if (response.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error('flywheel web did not answer /api/v1/health within 60 s');
-    await sleep(200);
-  }
-  return {
-    child,
-    baseUrl,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      rmSync(artifactsDir, { recursive: true, force: true });
-    },
-  };
+  return startWebChild({ env: (artifactsDir) => childEnv(options, artifactsDir), nodeArgs, tempPrefix: 'fwbench-serve-web-' });
 }
 
 /** CPU seconds (user, system) a process has used, from /proc (Linux); null elsewhere. */
