@@ -237,6 +237,16 @@ async function ingestLoad(server: ServerChild, memberIds: readonly string[], cla
   return { eventsPerSecond: events / seconds, events, accepted, failures, ...summary(latencies), serverCpuUsPerEvent: cpuBefore === null || cpuAfter === null || events === 0 ? null : ((cpuAfter - cpuBefore) * 1e6) / events };
 }
 
+/** Waits until the impression count stops growing (the server's log has written its backlog). */
+async function drained(pool: pg.Pool): Promise<void> {
+  const count = async () => (await pool.query<{ n: number }>('select count(*)::int as n from feedback.impression')).rows[0]!.n;
+  let last = -1;
+  for (let n = await count(); n !== last; n = await count()) {
+    last = n;
+    await sleep(1500);
+  }
+}
+
 async function main(): Promise<void> {
   const redis = new Redis(options.redisUrl);
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
@@ -257,7 +267,9 @@ async function main(): Promise<void> {
         servers.push(server);
         await picksLoad(server, warm, { once: true });
         const first = await picksLoad(server, shuffled(measured), { once: true });
-        await sleep(1500); // the last batches of (b) are written before (a) starts
+        // (b)'s impressions are written before (a) starts: its backlog would otherwise be billed to (a).
+        if (logging) await drained(pool);
+        else await sleep(1500);
         const repeat = await picksLoad(server, measured, { once: false });
         await server.stop();
         const [{ n }] = (await pool.query<{ n: number }>('select count(*)::int as n from feedback.impression')).rows as [{ n: number }];
