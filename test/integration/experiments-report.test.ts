@@ -32,11 +32,10 @@ function ratioVariance(x: number[], y: number[]): { r: number; v: number } {
   return { r, v: (cov(dx, dx) - 2 * r * cov(dx, dy) + r * r * cov(dy, dy)) / (n * my * my) };
 }
 
-/** Relative lift t/b − 1 and its 95% delta-method interval. */
+/** Relative lift t/b − 1 and its 95% delta-method interval on the log of the ratio. */
 function relative(b: number, vb: number, t: number, vt: number) {
-  const rel = t / b - 1;
-  const half = 1.959963984540054 * Math.sqrt(vt / b ** 2 + (t ** 2 * vb) / b ** 4);
-  return { relative: rel, ciLow: rel - half, ciHigh: rel + half };
+  const half = 1.959963984540054 * Math.sqrt(vt / t ** 2 + vb / b ** 2);
+  return { relative: t / b - 1, ciLow: (t / b) * Math.exp(-half) - 1, ciHigh: (t / b) * Math.exp(half) - 1 };
 }
 
 /**
@@ -188,12 +187,12 @@ describe('experiment report', () => {
       ['model', 'heuristics', 'conversionsPerImpression'],
       ['model', 'heuristics', 'repeatIgnoredRate'],
     ]);
-    // Take rate 1/4 → 3/4: relative +200%; Var = 0.046875/0.25² + 0.75²·0.046875/0.25⁴ = 7.5;
+    // Take rate 1/4 → 3/4: relative +200%; Var(ln ratio) = 0.046875/0.75² + 0.046875/0.25² = 5/6;
     // pooled p̄ = 0.5, z = 0.5/√(0.25·0.5) = √2.
     const take = lift('takeRate');
     expect(take.relative).toBeCloseTo(2, 10);
-    expect(take.ciLow).toBeCloseTo(2 - 1.959963984540054 * Math.sqrt(7.5), 10);
-    expect(take.ciHigh).toBeCloseTo(2 + 1.959963984540054 * Math.sqrt(7.5), 10);
+    expect(take.ciLow).toBeCloseTo(3 * Math.exp(-1.959963984540054 * Math.sqrt(5 / 6)) - 1, 10);
+    expect(take.ciHigh).toBeCloseTo(3 * Math.exp(1.959963984540054 * Math.sqrt(5 / 6)) - 1, 10);
     expect(take.pValue).toBeCloseTo(0.1573, 4);
     expect(take.pValue).toBeCloseTo(twoSidedP(Math.SQRT2), 6);
 
@@ -212,7 +211,7 @@ describe('experiment report', () => {
     expect(lift('repeatIgnoredRate').relative).toBeCloseTo(-1, 10);
 
     // Guardrail: workouts since exposure until the end. Baseline [1,1,0,2] (mean 1, Var(mean) 1/6),
-    // treatment [2,1,3,0] (mean 1.5, Var(mean) 5/12): +50%, Var = 5/12 + 1.5²·(1/6) = 0.791667.
+    // treatment [2,1,3,0] (mean 1.5, Var(mean) 5/12): +50%, Var(ln ratio) = (5/12)/1.5² + (1/6)/1² = 0.351852.
     const g = report.guardrails.workoutsPerMember;
     expect(g.until).toBe('2026-03-10T00:00:00.000Z');
     expect(g.variants).toEqual([
@@ -222,7 +221,7 @@ describe('experiment report', () => {
     expect(g.lift).toHaveLength(1);
     expect(g.lift[0]).toMatchObject({ variant: 'model', baseline: 'heuristics', metric: 'workoutsPerMember' });
     expect(g.lift[0]!.relative).toBeCloseTo(0.5, 10);
-    expect(g.lift[0]!.ciLow).toBeCloseTo(0.5 - 1.959963984540054 * Math.sqrt(5 / 12 + 2.25 / 6), 10);
+    expect(g.lift[0]!.ciLow).toBeCloseTo(1.5 * Math.exp(-1.959963984540054 * Math.sqrt(5 / 12 / 2.25 + 1 / 6)) - 1, 10);
     expect(g.lift[0]!.pValue).toBeCloseTo(twoSidedP(0.5 / Math.sqrt(1 / 6 + 5 / 12)), 6);
 
     // A fair 4/4 split is no sample-ratio mismatch.

@@ -12,14 +12,26 @@ describe('twoProportionLift', () => {
     const lift = twoProportionLift({ successes: 100, trials: 1000 }, { successes: 120, trials: 1000 });
     // pB = 0.1, pT = 0.12 → relative = 0.12/0.1 − 1 = 0.2.
     expect(lift.relative).toBeCloseTo(0.2, 12);
-    // Delta method: varB = 0.1·0.9/1000 = 9e-5, varT = 0.12·0.88/1000 = 1.056e-4;
-    // Var(rel) = varT/pB² + pT²·varB/pB⁴ = 0.01056 + 0.0144·9e-5/1e-4 = 0.01056 + 0.01296 = 0.02352;
-    // sd = 0.1533623 → half-width 1.959964·0.1533623 = 0.3005846 → [−0.1005846, 0.5005846].
-    expect(lift.ciLow).toBeCloseTo(-0.1005846, 6);
-    expect(lift.ciHigh).toBeCloseTo(0.5005846, 6);
+    // Delta method on the log ratio: varB = 0.1·0.9/1000 = 9e-5, varT = 0.12·0.88/1000 = 1.056e-4;
+    // Var(ln(pT/pB)) = varT/pT² + varB/pB² = 0.0073333 + 0.009 = 0.0163333, sd 0.1278019,
+    // half-width 1.959964·0.1278019 = 0.2504872; ln 1.2 = 0.1823216 →
+    // [e^(−0.0681656) − 1, e^(0.4328088) − 1] = [−0.0658942, 0.5415813].
+    expect(lift.ciLow).toBeCloseTo(-0.0658942, 6);
+    expect(lift.ciHigh).toBeCloseTo(0.5415813, 6);
     // Pooled p̄ = 220/2000 = 0.11; se = √(0.11·0.89·(2/1000)) = √1.958e-4 = 0.01399286;
     // z = 0.02/0.01399286 = 1.429301; p = 2(1 − Φ(1.429301)) = 0.152918.
     expect(lift.pValue).toBeCloseTo(0.152918, 5);
+  });
+
+  it('a small sample: the interval and the test agree (10/40 vs 20/40)', () => {
+    // Pooled p̄ = 0.375, se = √(0.375·0.625·(2/40)) = 0.1082532, z = 0.25/0.1082532 = 2.309401, p = 0.0209.
+    // Var(ln 2) = (0.5·0.5/40)/0.25 + (0.25·0.75/40)/0.0625 = 0.025 + 0.075 = 0.1, sd 0.3162278 →
+    // [2e^(−0.6197963) − 1, 2e^(0.6197963) − 1] = [0.0761094, 2.7170941]: zero is outside, as p < 0.05
+    // says (the linear delta interval, 1 ± 1.2395927, would have crossed it).
+    const lift = twoProportionLift({ successes: 10, trials: 40 }, { successes: 20, trials: 40 });
+    expect(lift.pValue).toBeCloseTo(0.020921, 5);
+    expect(lift.ciLow).toBeCloseTo(0.0761094, 6);
+    expect(lift.ciHigh).toBeCloseTo(2.7170941, 6);
   });
 
   it('swapping the arms keeps the p-value but not the lift (100/120 − 1 = −1/6)', () => {
@@ -34,9 +46,10 @@ describe('twoProportionLift', () => {
     const lift = twoProportionLift({ successes: 1000, trials: 10_000 }, { successes: 1200, trials: 10_000 });
     expect(lift.pValue!).toBeGreaterThan(5e-6);
     expect(lift.pValue!).toBeLessThan(7e-6);
-    // Var(rel) shrinks tenfold: 0.002352 → half-width 1.959964·0.0484974 = 0.0950532.
-    expect(lift.ciLow).toBeCloseTo(0.2 - 0.0950532, 6);
-    expect(lift.ciHigh).toBeCloseTo(0.2 + 0.0950532, 6);
+    // Var(ln ratio) shrinks tenfold: 0.00163333, sd 0.0404145, half-width 0.0792110 →
+    // [e^(0.1031106) − 1, e^(0.2615326) − 1] = [0.1086140, 0.2989192]: asymmetric around 0.2.
+    expect(lift.ciLow).toBeCloseTo(0.108614, 6);
+    expect(lift.ciHigh).toBeCloseTo(0.2989192, 6);
   });
 
   it('treatment at 0 keeps a finite interval (relative −1)', () => {
@@ -123,10 +136,11 @@ describe('ratioLift', () => {
     const lift = ratioLift(baseline, { value: 0.3, variance: 0.01, units: 4 });
     // relative = 0.3/0.24 − 1 = 0.25.
     expect(lift.relative).toBeCloseTo(0.25, 12);
-    // Var(rel) = 0.01/0.0576 + 0.09·0.00758443/0.24⁴ (= 0.00331776) = 0.1736111 + 0.2057407 = 0.3793519;
-    // sd = 0.6159155 → half-width 1.2071721 → [−0.9571721, 1.4571721].
-    expect(lift.ciLow).toBeCloseTo(-0.9571721, 6);
-    expect(lift.ciHigh).toBeCloseTo(1.4571721, 6);
+    // Var(ln ratio) = 0.01/0.09 + 0.00758443/0.0576 = 0.1111111 + 0.1316741 = 0.2427852;
+    // sd = 0.4927324 → half-width 0.9657379; ln 1.25 = 0.2231436 →
+    // [e^(−0.7425943) − 1, e^(1.1888815) − 1] = [−0.5241222, 2.2834058].
+    expect(lift.ciLow).toBeCloseTo(-0.5241222, 6);
+    expect(lift.ciHigh).toBeCloseTo(2.2834058, 6);
     // z = 0.06/√(0.01 + 0.00758443) = 0.06/0.1326063 = 0.4524672; p = 2(1 − Φ(0.4524672)) = 0.650932.
     expect(lift.pValue).toBeCloseTo(0.650932, 5);
   });
@@ -146,12 +160,13 @@ describe('ratioLift', () => {
 describe('meanLift (Welch, normal approximation)', () => {
   it('[1..5] vs [2, 4, 6, 8, 10]', () => {
     // Baseline mean 3, s² = (4+1+0+1+4)/4 = 2.5 → var of mean 0.5; treatment mean 6, s² = 10 → 2.
-    // relative = 6/3 − 1 = 1; Var(rel) = 2/9 + 36·0.5/81 = 0.2222222 + 0.2222222 = 0.4444444,
-    // sd = 2/3 → [1 − 1.3066427, 1 + 1.3066427].
+    // relative = 6/3 − 1 = 1; Var(ln ratio) = 2/36 + 0.5/9 = 1/9, sd = 1/3 →
+    // [2·e^(−Z/3) − 1, 2·e^(Z/3) − 1] = [0.0406295, 2.8438271].
     const lift = meanLift([1, 2, 3, 4, 5], [2, 4, 6, 8, 10]);
     expect(lift.relative).toBeCloseTo(1, 12);
-    expect(lift.ciLow).toBeCloseTo(1 - (Z95 * 2) / 3, 9);
-    expect(lift.ciHigh).toBeCloseTo(1 + (Z95 * 2) / 3, 9);
+    expect(lift.ciLow).toBeCloseTo(2 * Math.exp(-Z95 / 3) - 1, 9);
+    expect(lift.ciHigh).toBeCloseTo(2 * Math.exp(Z95 / 3) - 1, 9);
+    expect(lift.ciLow).toBeCloseTo(0.0406295, 6);
     // se = √(0.5 + 2) = 1.5811388, z = 3/1.5811388 = 1.8973666, p = 2(1 − Φ(1.8973666)) = 0.0577796.
     expect(lift.pValue).toBeCloseTo(0.0577796, 6);
   });
