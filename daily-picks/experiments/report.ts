@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../../core/db/client.ts';
+import { utcDay } from '../../model/data/time.ts';
 import { meanLift, ratioLift, ratioMetric, sampleRatioMismatch, twoProportionLift } from '../../model/experiments/statistics.ts';
 import { experimentStatus, variantOf, type ExperimentStatus } from './experiment.ts';
 import { requireExperiment } from './store.ts';
@@ -86,7 +87,6 @@ interface MemberSums {
   repeatedDays: number;
 }
 
-const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 const rate = (num: number, den: number) => (den > 0 ? num / den : null);
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 

@@ -5,7 +5,8 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../core/db/client.ts';
-import { ensureFeedbackPartitions, utcDay } from './partitions.ts';
+import { utcDay } from '../../model/data/time.ts';
+import { ensureFeedbackPartitions } from './partitions.ts';
 
 const HOUR_MS = 3_600_000;
 

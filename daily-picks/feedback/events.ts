@@ -12,9 +12,8 @@ import { FlywheelError } from '../../core/errors.ts';
 import { experimentStatus, toExperiment, variantOf, type Experiment } from '../experiments/experiment.ts';
 import { ROW_NAMES } from '../rows/row-specs.ts';
 import { sourceIdProblem } from '../source/ids.ts';
-import { ensureFeedbackPartitions, utcDay } from './partitions.ts';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS, utcDay } from '../../model/data/time.ts';
+import { ensureFeedbackPartitions } from './partitions.ts';
 
 /** The most events one request may carry. */
 export const MAX_EVENTS_PER_BATCH = 10_000;

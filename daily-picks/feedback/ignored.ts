@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../core/db/client.ts';
+import { DAY_MS, utcDay } from '../../model/data/time.ts';
 
 /** A class a member was shown and did not take: on how many distinct days, and when last. */
 export interface IgnoredClass {
@@ -40,9 +41,9 @@ const NAMED_ROWS = ['for_your_usual', 'quick_workout', 'something_new'] as const
  */
 export async function loadIgnoredPicks(db: Database, query: IgnoredPicksQuery): Promise<IgnoredPicks> {
   const until = query.until;
-  const from = new Date(until.getTime() - query.windowDays * 86_400_000);
-  const fromDay = from.toISOString().slice(0, 10);
-  const untilDay = until.toISOString().slice(0, 10);
+  const from = new Date(until.getTime() - query.windowDays * DAY_MS);
+  const fromDay = utcDay(from);
+  const untilDay = utcDay(until);
   const out: IgnoredPicks = new Map();
   if (query.members && query.members.length === 0) return out;
   const rows = [...(query.rows ?? NAMED_ROWS)];

@@ -11,9 +11,8 @@ import type { Database } from '../../core/db/client.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { MemberPicksView } from '../picks-reader.ts';
 import { ALL_ROWS, Batch, ROW_BIT, SEPARATOR, type Entry } from './impression-batch.ts';
-import { ensureFeedbackPartitions, utcDay } from './partitions.ts';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS, utcDay } from '../../model/data/time.ts';
+import { ensureFeedbackPartitions } from './partitions.ts';
 
 /** Responses parsed between two turns of the event loop (each ~10–40 µs). */
 const PARSE_SLICE = 32;

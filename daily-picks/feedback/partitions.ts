@@ -5,13 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../core/db/client.ts';
-
-const DAY_MS = 86_400_000;
-
-/** `YYYY-MM-DD` of `date` in UTC: the `day` a feedback row of that moment is stored under. */
-export function utcDay(date: Date | number): string {
-  return new Date(typeof date === 'number' ? date : date.getTime()).toISOString().slice(0, 10);
-}
+import { DAY_MS, utcDay } from '../../model/data/time.ts';
 
 /** `day` (`YYYY-MM-DD`) plus `days`. */
 export function addDays(day: string, days: number): string {

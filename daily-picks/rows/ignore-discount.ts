@@ -7,6 +7,7 @@
  * member's ranked candidates before cutting them into rows; what `n` is comes from
  * daily-picks/feedback/ignored.ts.
  */
+import { DAY_MS } from '../../model/data/time.ts';
 import type { IgnoreAwareOptions } from '../options.ts';
 
 /** The row with the stricter cooldown: discoveries a member ignored are not offered again soon. */
@@ -16,8 +17,6 @@ export const SOMETHING_NEW = 'something_new';
 export function discountedScore(score: number, ignoredDays: number, gamma: number): number {
   return ignoredDays > 0 ? score * gamma ** ignoredDays : score;
 }
-
-const DAY_MS = 86_400_000;
 
 /** Whether an ignored class last shown at `lastShownAt` still rests at `asOf` (within `restDays` of it). */
 export function isResting(lastShownAt: number, asOf: number, restDays: number): boolean {

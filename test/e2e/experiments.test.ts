@@ -7,11 +7,11 @@ import { members as memberTable, workouts } from '../../core/db/schema/source/in
 import { listAuditEntries } from '../../core/db/queries/audit-log.ts';
 import { variantOf } from '../../daily-picks/experiments/experiment.ts';
 import { createExperiment, getExperiment } from '../../daily-picks/experiments/store.ts';
+import { utcDay } from '../../model/data/time.ts';
 import { PASSWORD, WebFixture } from '../integration/web-support.ts';
 import { BrowserSession, logIn as submitLogin, SCREENSHOTS } from '../support/browser.ts';
 
 const DAY_MS = 86_400_000;
-const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /**
  * The experiments page in Chromium: the list, one experiment's variants and its lift plot, the

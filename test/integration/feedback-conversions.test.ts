@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { attributeConversions } from '../../daily-picks/feedback/conversions.ts';
-import { dropExpiredFeedback, ensureFeedbackPartitions, utcDay } from '../../daily-picks/feedback/partitions.ts';
+import { dropExpiredFeedback, ensureFeedbackPartitions } from '../../daily-picks/feedback/partitions.ts';
+import { utcDay } from '../../model/data/time.ts';
 import { useTestDatabase } from '../support/database.ts';
 
 const HOUR = 3_600_000;
