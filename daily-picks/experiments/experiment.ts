@@ -8,6 +8,9 @@ import type { Database } from '../../core/db/client.ts';
 import { experiments, type ExperimentRow, type ExperimentVariant } from '../../core/db/schema/experiment.ts';
 import { assignVariant } from '../../model/experiments/bucketing.ts';
 
+/** An experiment key: lower-case letters, digits, `_` and `-`, at most 63 (the `experiment` table checks the same). */
+export const EXPERIMENT_KEY_FORMAT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 /** What ranks a variant's rows, besides a registered model version. */
 export const VARIANT_RANKERS = ['heuristics', 'model', 'model_ignore_aware'] as const;
 export type VariantRanker = (typeof VARIANT_RANKERS)[number];

@@ -11,14 +11,14 @@ import { experiments, type ExperimentRow, type ExperimentVariant } from '../../c
 import { modelVersions } from '../../core/db/schema/model-version.ts';
 import { inTransaction } from '../../core/db/transaction.ts';
 import { FlywheelError } from '../../core/errors.ts';
-import { experimentStatus, VARIANT_RANKERS, type ExperimentStatus } from './experiment.ts';
+import { NAMED_ROW_NAMES, ROW_NAMES } from '../rows/row-specs.ts';
+import { EXPERIMENT_KEY_FORMAT, experimentStatus, VARIANT_RANKERS, type ExperimentStatus } from './experiment.ts';
 
 /** The rows an experiment may rank: the three named rows and the ranked candidate list. */
-export const EXPERIMENT_ROWS = ['for_your_usual', 'quick_workout', 'something_new', 'ranked'] as const;
+export const EXPERIMENT_ROWS = ROW_NAMES;
 /** The rows an experiment ranks when it names none: what a member sees as Daily Picks. */
-export const DEFAULT_EXPERIMENT_ROWS = ['for_your_usual', 'quick_workout', 'something_new'] as const;
+export const DEFAULT_EXPERIMENT_ROWS = NAMED_ROW_NAMES;
 
-const KEY_FORMAT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const VARIANT_KEY_FORMAT = /^[A-Za-z0-9._:@-]{1,200}$/;
 const DESCRIPTION_MAX = 2000;
 
@@ -105,7 +105,7 @@ function effectiveEnd(e: Pick<ExperimentRow, 'endAt' | 'stoppedAt'>): Date | nul
  * taken, or a row is already under another experiment in an overlapping time span).
  */
 export async function createExperiment(db: Database, input: CreateExperimentInput, actor: string, options: { audit?: AuditHook; now?: Date } = {}): Promise<ExperimentInfo> {
-  if (typeof input.key !== 'string' || !KEY_FORMAT.test(input.key)) {
+  if (typeof input.key !== 'string' || !EXPERIMENT_KEY_FORMAT.test(input.key)) {
     throw invalid(`key: "${String(input.key)}" must be 1–63 lower-case letters, digits, "_" or "-", starting with a letter or digit`);
   }
   checkVariantShape(input.variants);

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Database } from '../../core/db/client.ts';
 import { experiments as experimentTable } from '../../core/db/schema/experiment.ts';
 import { FlywheelError } from '../../core/errors.ts';
-import { experimentStatus, toExperiment, variantOf, type Experiment } from '../experiments/experiment.ts';
+import { EXPERIMENT_KEY_FORMAT, experimentStatus, toExperiment, variantOf, type Experiment } from '../experiments/experiment.ts';
 import { ROW_NAMES } from '../rows/row-specs.ts';
 import { sourceIdProblem } from '../source/ids.ts';
 import { DAY_MS, utcDay } from '../../model/data/time.ts';
@@ -35,7 +35,7 @@ const eventSchema = z
     occurredAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone (e.g. 2026-05-01T07:30:00Z)' }),
     publicationId: z.number().int().positive().nullish(),
     modelVersion: z.string().min(1).max(200).nullish(),
-    experimentKey: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'is not an experiment key').nullish(),
+    experimentKey: z.string().regex(EXPERIMENT_KEY_FORMAT, 'is not an experiment key').nullish(),
     variant: z.string().min(1).max(200).nullish(),
   })
   .superRefine((event, ctx) => {

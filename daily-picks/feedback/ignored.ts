@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../core/db/client.ts';
 import { DAY_MS, utcDay } from '../../model/data/time.ts';
+import { NAMED_ROW_NAMES } from '../rows/row-specs.ts';
 
 /** A class a member was shown and did not take: on how many distinct days, and when last. */
 export interface IgnoredClass {
@@ -30,7 +31,6 @@ export interface IgnoredPicksQuery {
   rows?: readonly string[];
 }
 
-const NAMED_ROWS = ['for_your_usual', 'quick_workout', 'something_new'] as const;
 
 /**
  * Per member, each class shown to them (feedback.impression) in `[until − windowDays, until)`
@@ -46,7 +46,7 @@ export async function loadIgnoredPicks(db: Database, query: IgnoredPicksQuery): 
   const untilDay = utcDay(until);
   const out: IgnoredPicks = new Map();
   if (query.members && query.members.length === 0) return out;
-  const rows = [...(query.rows ?? NAMED_ROWS)];
+  const rows = [...(query.rows ?? NAMED_ROW_NAMES)];
   const members = query.members ? sql`and i.member_id = any(${sql.param([...query.members])}::text[])` : sql``;
   const result = await db.execute<{ member_id: string; class_id: string; days: number; last_ms: number }>(sql`
     select i.member_id, i.class_id, count(distinct i.day)::int as days, (extract(epoch from max(i.served_at)) * 1000)::float8 as last_ms

@@ -2,8 +2,11 @@ import type { Catalogue } from '../../model/data/catalogue.ts';
 import { filters, unavailableReason, type ClassFilter } from './filters.ts';
 import type { ReasonStyle } from './reasons.ts';
 
+/** The named rows, the shelves a member looks through, in the order they see them. */
+export const NAMED_ROW_NAMES = ['for_your_usual', 'quick_workout', 'something_new'] as const;
+
 /** The rows Daily Picks publishes, in the order a member sees them: the one list of their names. */
-export const ROW_NAMES = ['for_your_usual', 'quick_workout', 'something_new', 'ranked'] as const;
+export const ROW_NAMES = [...NAMED_ROW_NAMES, 'ranked'] as const;
 
 export type RowName = (typeof ROW_NAMES)[number];
 

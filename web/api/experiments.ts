@@ -1,5 +1,6 @@
 import express from 'express';
 import { z } from 'zod';
+import { EXPERIMENT_KEY_FORMAT } from '../../daily-picks/experiments/experiment.ts';
 import { experimentReport } from '../../daily-picks/experiments/report.ts';
 import { createExperiment, listExperiments, parseVariants, requireExperiment, stopExperiment } from '../../daily-picks/experiments/store.ts';
 import { FlywheelError } from '../../core/errors.ts';
@@ -7,7 +8,7 @@ import { auditHook, requireRole, requireWrite } from '../auth/middleware.ts';
 import { parseInput, parseParam } from '../http.ts';
 import type { ApiContext } from './context.ts';
 
-const keyParam = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'not an experiment key');
+const keyParam = z.string().regex(EXPERIMENT_KEY_FORMAT, 'not an experiment key');
 const isoDate = z.string().max(64);
 
 const createBody = z
