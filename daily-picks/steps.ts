@@ -46,6 +46,11 @@ export async function extractStep(resources: TaskConnections, step: StepContext)
   });
 }
 
+/** The run's data clock (`dataClock` of its as-of time and the data's last interaction), epoch ms. */
+function runClock(extract: ExtractResult): number {
+  return dataClock(Date.parse(extract.asOf), extract.dataEnd ? Date.parse(extract.dataEnd) : null);
+}
+
 /**
  * The run's catalogue and history, and `asOf`: the clock every decay and window is measured
  * from (`dataClock`: the run's as-of time, or the end of the data's last day when the data ended
@@ -54,7 +59,7 @@ export async function extractStep(resources: TaskConnections, step: StepContext)
 export async function loadInputs(extract: ExtractResult, options: DailyPicksOptions) {
   const catalogue = await Catalogue.load(extract.classesFile);
   const runAsOf = new Date(extract.asOf);
-  const clock = dataClock(runAsOf.getTime(), extract.dataEnd ? Date.parse(extract.dataEnd) : null);
+  const clock = runClock(extract);
   const history = await History.load(catalogue, {
     workoutsDir: extract.workoutsDir,
     membersFile: extract.membersFile,
@@ -249,6 +254,7 @@ async function experimentRowsOf(
   );
   return VariantRows.prepare({ ...run, experiments, heuristicsFile: run.heuristics.rankingFile, versions, ignoreAware: step.options.ignoreAware, db: resources.db, log: step.log, signal: step.signal });
 }
+
 export type AttributeConversionsResult = {
   /** The run's data clock: workouts before it were attributed, and the retention counts from it. */
   clock: string;
@@ -264,7 +270,7 @@ export type AttributeConversionsResult = {
  * dropped, both as of the run's data clock (simulated days work like real ones).
  */
 export async function attributeConversionsStep(resources: TaskConnections, step: StepContext, extract: ExtractResult): Promise<AttributeConversionsResult> {
-  const clock = new Date(dataClock(Date.parse(extract.asOf), extract.dataEnd ? Date.parse(extract.dataEnd) : null));
+  const clock = new Date(runClock(extract));
   const attributed = await attributeConversions(resources.db, { until: clock });
   step.log(`conversions: ${attributed.conversions} new of ${attributed.workoutsScanned} workouts before ${clock.toISOString()}`);
   const retentionDays = resources.config.feedbackRetentionDays;

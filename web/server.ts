@@ -95,14 +95,6 @@ export function webOptionsFromRuntime(runtime: Runtime): WebAppOptions {
 /** The impression log of each app made by createWebApp (none when logging is off). */
 const impressionLogs = new WeakMap<express.Express, ImpressionLog>();
 
-/**
- * Writes the impressions the picks API has served so far (a simulation flushes before the next
- * daily run attributes conversions to them).
- */
-export async function flushWebApp(app: express.Express): Promise<void> {
-  await impressionLogs.get(app)?.flush();
-}
-
 /** Stops logging impressions and writes what is buffered; call after the server stopped, before closing the database. */
 export async function closeWebApp(app: express.Express): Promise<void> {
   await impressionLogs.get(app)?.close();

@@ -8,7 +8,7 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../../core/db/client.ts';
 import { utcDay } from '../../model/data/time.ts';
-import { meanLift, ratioLift, ratioMetric, sampleRatioMismatch, twoProportionLift } from '../../model/experiments/statistics.ts';
+import { meanLift, ratioLift, ratioMetric, sampleRatioMismatch, twoProportionLift, type LiftEstimate } from '../../model/experiments/statistics.ts';
 import { experimentStatus, variantOf, type ExperimentStatus } from './experiment.ts';
 import { requireExperiment } from './store.ts';
 
@@ -163,16 +163,7 @@ async function assignedMembers(db: Queryable, experiment: Parameters<typeof vari
   return counts;
 }
 
-type Lift = { relative: number | null; ciLow: number | null; ciHigh: number | null; pValue: number | null };
-const liftOf = (variant: string, baseline: string, metric: LiftReport['metric'], lift: Lift): LiftReport => ({
-  variant,
-  baseline,
-  metric,
-  relative: lift.relative,
-  ciLow: lift.ciLow,
-  ciHigh: lift.ciHigh,
-  pValue: lift.pValue,
-});
+const liftOf = (variant: string, baseline: string, metric: LiftReport['metric'], lift: LiftEstimate): LiftReport => ({ variant, baseline, metric, ...lift });
 
 /** The report of experiment `key` (`not_found` if there is none). */
 export async function experimentReport(db: Queryable, key: string, options: ReportOptions = {}): Promise<ExperimentReport> {
