@@ -1,17 +1,12 @@
-import { execFile } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFlywheel } from '../support/cli.ts';
 import { listAuditEntries } from '../../core/db/queries/audit-log.ts';
 import { activeExperiments } from '../../daily-picks/experiments/experiment.ts';
 import { createExperiment, getExperiment, listExperiments, parseVariants, stopExperiment, type CreateExperimentInput } from '../../daily-picks/experiments/store.ts';
 import { registerModel } from '../../model/registry.ts';
 import { json, SessionClient, tokenRequest, WebFixture } from './web-support.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
 const year = (y: number, month = 0, day = 1) => new Date(Date.UTC(y, month, day));
 const HM = [{ key: 'heuristics', weight: 50 }, { key: 'model', weight: 50 }];
 
@@ -19,15 +14,7 @@ const HM = [{ key: 'heuristics', weight: 50 }, { key: 'model', weight: 50 }];
 describe('experiments: store, API and CLI', () => {
   let web: WebFixture;
   const db = () => web.harness.db;
-  const cli = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'bin/flywheel.js'), ...args], { cwd: ROOT, env: web.harness.childEnv(), timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (...args: string[]) => runFlywheel(args, { env: web.harness.childEnv(), timeoutMs: 60_000 });
 
   beforeAll(async () => {
     web = await WebFixture.start({ scheduler: false, workers: {} });

@@ -1,16 +1,10 @@
-import { execFile } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFlywheel } from '../support/cli.ts';
 import { listAuditEntries } from '../../core/db/queries/audit-log.ts';
 import type { ModelVersionRow } from '../../core/db/schema/model-version.ts';
 import { registerModel, requireModel } from '../../model/registry.ts';
 import { Harness } from '../support/harness.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
 
 const METRICS = {
   ranker: { 'ndcg@10': 0.4123, 'recall@10': 0.612 },
@@ -25,15 +19,7 @@ describe('models CLI', () => {
   let a: ModelVersionRow;
   let b: ModelVersionRow;
   let failed: ModelVersionRow;
-  const cli = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'bin/flywheel.js'), ...args], { cwd: ROOT, env: harness.childEnv(), timeout: 30_000 });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (...args: string[]) => runFlywheel(args, { env: harness.childEnv(), timeoutMs: 30_000 });
 
   beforeAll(async () => {
     harness = await Harness.start({ scheduler: false, workers: {} });

@@ -1,31 +1,13 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFlywheel } from '../support/cli.ts';
 import { listAuditEntries } from '../../core/db/queries/audit-log.ts';
 import { json, tokenRequest, WebFixture } from './web-support.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
 
 /** `flywheel users …` / `flywheel tokens …` as real child processes against the fixture's database. */
 describe('users and tokens CLI', () => {
   let web: WebFixture;
-  const cli = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'bin/flywheel.js'), ...args], {
-        cwd: ROOT,
-        env: { ...web.harness.childEnv(), FLYWHEEL_LOG_LEVEL: 'debug' },
-        timeout: 30_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const cli = (...args: string[]) => runFlywheel(args, { env: { ...web.harness.childEnv(), FLYWHEEL_LOG_LEVEL: 'debug' }, timeoutMs: 30_000 });
 
   beforeAll(async () => {
     web = await WebFixture.start({ scheduler: false, workers: {} });
