@@ -35,7 +35,7 @@ export function durationOf(start, end) {
   return (end ? new Date(end) : new Date()).getTime() - new Date(start).getTime();
 }
 
-/** @param {number | undefined} value */
+/** @param {number | null | undefined} value */
 export function fmtMetric(value) {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(4) : '—';
 }

@@ -4,7 +4,7 @@
 // check, the guardrail, and — for operators — stopping it.
 import { api, canOperate, enc } from '../lib/api.js';
 import { app, h, put } from '../lib/dom.js';
-import { fmtDate } from '../lib/format.js';
+import { fmtDate, fmtMetric } from '../lib/format.js';
 import { confirmDialog, errorBox, toast } from '../lib/widgets.js';
 import { fmtLift, forestPlot } from './forest-plot.js';
 
@@ -62,8 +62,6 @@ const PLOT_LABELS = {
 
 /** @param {number | null} v */
 const pct = (v) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
-/** @param {number | null} v */
-const ratio = (v) => (v === null ? '—' : v.toFixed(4));
 /** @param {number} v */
 const count = (v) => v.toLocaleString();
 /** @param {number | null} p */
@@ -81,7 +79,7 @@ function variantsTable(r) {
     ['Impressions', (v) => count(v.impressions), 'impressions'],
     ['Clicks', (v) => count(v.clicks), 'clicks'],
     ['Conversions', (v) => count(v.conversions), 'conversions'],
-    ['Conv. / impr.', (v) => ratio(v.conversionsPerImpression), 'conversionsPerImpression'],
+    ['Conv. / impr.', (v) => fmtMetric(v.conversionsPerImpression), 'conversionsPerImpression'],
     ['Repeat-ignored', (v) => pct(v.repeatIgnoredRate), 'repeatIgnoredRate'],
   ];
   return h(
