@@ -3,7 +3,7 @@
  * default), first page against a deep page, measured in one run on the local PostgreSQL.
  * Keyset pagination should make the deep page cost about what the first one does.
  *
- *   node --import tsx bench/web-api.ts [--json] [--runs N] [--requests N]
+ *   node --import ./core/loader/register.js bench/web-api.ts [--json] [--runs N] [--requests N]
  *
  * `--help` lists the flags and their defaults; a bad value or an unknown flag exits 2 before
  * anything runs (the shared parser, bench/support/flags.ts).

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Registers tsx so the CLI and the DAG files it loads run as TypeScript with no build step.
-import { register } from 'tsx/esm/api';
+// Registers tsx and the `flywheel` resolver so the CLI and the DAG files it loads, wherever
+// they are, run as TypeScript with no build step.
+import '../core/loader/register.js';
 
-register();
 await import('../cli/cli.ts');

@@ -1,6 +1,6 @@
 /**
  * Worker for the `default` pool: extract, heuristics, rows, publish and most tasks.
- *   node --import tsx workers/default.ts      (FLYWHEEL_WORKER_CONCURRENCY, default 16)
+ *   node --import ./core/loader/register.js workers/default.ts      (FLYWHEEL_WORKER_CONCURRENCY, default 16)
  */
 import { concurrencyFromEnv, runPoolWorker } from './pool-worker.ts';
 

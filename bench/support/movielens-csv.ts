@@ -1,7 +1,7 @@
 /**
  * MovieLens → the CSV files `flywheel import` and `bench:quality` read:
  *
- *   node --import tsx bench/support/movielens-csv.ts <movielens-dir> <out-dir>
+ *   node --import ./core/loader/register.js bench/support/movielens-csv.ts <movielens-dir> <out-dir>
  *
  * writes `<out-dir>/interactions.csv` (user,item,time,rating; time in unix seconds, as the files
  * have it) and `<out-dir>/items.csv` (item,title,genres; genres joined with `|`, empty when none
@@ -182,7 +182,7 @@ export async function convertMovieLens(dir: string, outDir: string): Promise<Con
   return { layout, interactionsFile, itemsFile, interactions: interactions.rows, users: users.size, items: items.rows, firstAt: iso(first), lastAt: iso(last) };
 }
 
-const USAGE = `usage: node --import tsx bench/support/movielens-csv.ts <movielens-dir> <out-dir>
+const USAGE = `usage: node --import ./core/loader/register.js bench/support/movielens-csv.ts <movielens-dir> <out-dir>
 
 Writes <out-dir>/interactions.csv (user,item,time,rating) and <out-dir>/items.csv
 (item,title,genres) from a MovieLens folder (ml-100k, ml-1m, ml-10m, ml-latest-small, ml-25m, …),

@@ -28,7 +28,8 @@ export interface TryRequest {
 export type TryResult = { outcome: 'success'; output: JsonValue } | { outcome: 'failed'; error: string };
 
 const SANDBOX_ENTRY = fileURLToPath(new URL('./sandbox-child.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
+// tsx and the `flywheel` resolver, so the child loads DAG files from any folder as the worker does.
+const LOADER = new URL('../loader/register.js', import.meta.url).href;
 
 /** Runs one try, in this process or a sandboxed child, enforcing its execution timeout. */
 export async function runTry(request: TryRequest): Promise<TryResult> {
@@ -97,7 +98,7 @@ async function runSandboxed(request: TryRequest, signal: AbortSignal): Promise<u
     conf: request.conf,
     upstreamOutputs: Object.fromEntries(upstream),
   };
-  const child = fork(SANDBOX_ENTRY, [], { execArgv: ['--import', TSX_LOADER], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(SANDBOX_ENTRY, [], { execArgv: ['--import', LOADER], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   request.log.write('info', `running in a sandboxed process (pid ${child.pid})`);
   return new Promise<unknown>((resolve, reject) => {
     let settled = false;

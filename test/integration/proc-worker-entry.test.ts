@@ -23,7 +23,7 @@ describe('workers/default.ts', { timeout: 90_000 }, () => {
   });
 
   it('runs the default pool until SIGTERM, then exits 0', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'workers/default.ts'], {
+    child = spawn(process.execPath, ['--import', './core/loader/register.js', 'workers/default.ts'], {
       cwd: ROOT,
       env: { ...harness.childEnv(), FLYWHEEL_WORKER_CONCURRENCY: '2', FLYWHEEL_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,6 +21,8 @@ const RULES: readonly { folder: string; may: readonly string[] }[] = [
   // The DAG authoring API does no I/O: data engineers' DAG files load it in any process.
   { folder: 'core/sdk', may: [] },
   { folder: 'core/loader', may: ['core/sdk', 'core/errors.ts'] },
+  // `flywheel/testing`: runs a task as a worker would, with no I/O of its own (it ships in the built SDK).
+  { folder: 'core/testing', may: ['core/sdk', 'core/executor/task-context.ts', 'core/executor/json-output.ts'] },
   { folder: 'core/db', may: ['core/sdk', 'core/errors.ts'] },
   { folder: 'core/state', may: ['core/sdk', 'core/db', 'core/errors.ts', 'core/logger.ts'] },
   // Workers run tries and record their outcome; they never schedule (the scheduler enqueues them).
@@ -40,12 +42,13 @@ const RULES: readonly { folder: string; may: readonly string[] }[] = [
   { folder: 'workers', may: ['core'] },
   // The program on top: composes everything below it.
   { folder: 'cli', may: ['core', 'model', 'operators', 'daily-picks', 'web', 'workers'] },
-  { folder: 'bin', may: ['cli'] },
+  // The loader's registration (tsx and the `flywheel` resolver) runs before the CLI is imported.
+  { folder: 'bin', may: ['cli', 'core/loader/register.js'] },
   { folder: 'bench', may: ['core', 'model', 'operators', 'daily-picks', 'web', 'workers', 'cli', 'test/support', 'test/integration'] },
 ];
 
 /** The package's own name resolves to the DAG authoring API (package.json `exports`). */
-const PACKAGE_SELF: Record<string, string> = { flywheel: 'core/sdk/index.ts' };
+const PACKAGE_SELF: Record<string, string> = { flywheel: 'core/sdk/index.ts', 'flywheel/testing': 'core/testing/run-task.ts' };
 
 interface ImportEdge {
   from: string;
