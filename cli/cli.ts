@@ -24,6 +24,8 @@ import { registerPicksCommands } from './commands/picks.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerExperimentCommands } from './commands/experiments.ts';
 import { registerSimulateCommands } from './commands/simulate.ts';
+import { registerDagsCheckCommand } from './commands/dags-check.ts';
+import { registerInitCommand } from './commands/init.ts';
 
 const program = new Command('flywheel')
   .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
@@ -167,6 +169,7 @@ program
   });
 
 const dags = program.command('dags').description('DAGs');
+registerDagsCheckCommand(dags);
 dags
   .command('list')
   .description('DAGs in the DAGs folder, with their state and any import errors')
@@ -348,6 +351,7 @@ registerPicksCommands(program);
 registerModelCommands(program);
 registerExperimentCommands(program);
 registerSimulateCommands(program);
+registerInitCommand(program);
 
 registerAuthCommands(program);
 

@@ -2,12 +2,15 @@ import path from 'node:path';
 import { z } from 'zod';
 import { FlywheelError } from './errors.ts';
 
+/** DAGS_FOLDER when unset, resolved against the working directory. */
+export const DEFAULT_DAGS_FOLDER = './dags';
+
 const intFromEnv = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const environmentSchema = z.object({
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/flywheel'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  DAGS_FOLDER: z.string().min(1).default('./dags'),
+  DAGS_FOLDER: z.string().min(1).default(DEFAULT_DAGS_FOLDER),
   ARTIFACTS_DIR: z.string().min(1).default('./artifacts'),
   FLYWHEEL_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('flywheel'),
   FLYWHEEL_SCHEDULER_INTERVAL_MS: intFromEnv(1000),

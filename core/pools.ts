@@ -4,6 +4,12 @@ import { pools } from './db/schema/pool.ts';
 import { FlywheelError } from './errors.ts';
 import type { QueueExecutor } from './executor/executor.ts';
 
+/**
+ * The pools every install has, created by migration 0001_default_pools.sql (a unit test keeps the
+ * two in step): what `flywheel dags check` accepts without a database to ask.
+ */
+export const DEFAULT_POOL_NAMES = ['default', 'gpu'] as const;
+
 /** The pools, with each pool's slot limit applied as its BullMQ queue's global concurrency. */
 export async function applyPoolSlots(db: Database, executor: QueueExecutor): Promise<{ name: string; slots: number }[]> {
   const rows = await db.select().from(pools).orderBy(asc(pools.name));

@@ -4,10 +4,20 @@ import { pathToFileURL } from 'node:url';
 import { FlywheelError } from '../errors.ts';
 import { Dag } from '../sdk/dag.ts';
 
+/** Why a DAG file was not loaded: it failed to import, `dag()` rejected it, it exports no DAG, or its dagId is taken. */
+export type DagImportErrorKind = 'import' | 'definition' | 'no-dag' | 'duplicate-dag';
+
 /** A DAG file that could not be loaded, and why (the message names the file and, where known, the task). */
 export interface DagImportError {
   file: string;
   message: string;
+  kind: DagImportErrorKind;
+  /** The message without the file in front, for reports that show the file on their own. */
+  reason: string;
+  /** The DAG concerned, where known (from a DagDefinitionError, or the duplicated dagId). */
+  dagId?: string;
+  /** The task concerned, where a DagDefinitionError names one. */
+  taskId?: string;
 }
 
 export interface DagBagOptions {
@@ -56,7 +66,7 @@ export class DagBag {
 
   private async loadNow(): Promise<this> {
     const started = Date.now();
-    const files = await listFiles(this.options.folder);
+    const files = await listDagFiles(this.options.folder);
     const dags = new Map<string, Dag>();
     const errors: DagImportError[] = [];
     const previousByFile = new Map<string, Dag>();
@@ -64,8 +74,7 @@ export class DagBag {
     for (const file of files) {
       let loaded: Dag;
       try {
-        const source = await readFile(file, 'utf8');
-        if (!/dag/i.test(source) || !source.includes('flywheel')) continue;
+        if (!isDagSource(await readFile(file, 'utf8'))) continue;
         const version = (await stat(file)).mtimeMs;
         const previous = previousByFile.get(file);
         if (previous && this.loadedVersions.get(file) === version) {
@@ -75,12 +84,19 @@ export class DagBag {
           this.loadedVersions.set(file, version);
         }
       } catch (error) {
-        errors.push({ file, message: `${path.relative(process.cwd(), file) || file}: ${describe(error)}` });
+        const reason = describe(error);
+        errors.push({ file, message: `${path.relative(process.cwd(), file) || file}: ${reason}`, reason, ...classify(error) });
         continue;
       }
       const clash = dags.get(loaded.dagId);
       if (clash) {
-        errors.push({ file, message: `${file}: dagId "${loaded.dagId}" is already defined in ${clash.fileloc}` });
+        errors.push({
+          file,
+          message: `${file}: dagId "${loaded.dagId}" is already defined in ${clash.fileloc}`,
+          kind: 'duplicate-dag',
+          reason: `dagId "${loaded.dagId}" is already defined in ${clash.fileloc ? path.relative(process.cwd(), clash.fileloc) || clash.fileloc : 'another file'}`,
+          dagId: loaded.dagId,
+        });
         continue;
       }
       dags.set(loaded.dagId, loaded);
@@ -128,10 +144,34 @@ export async function importDagFile(file: string, version: number = Date.now()):
   // and then parses the TypeScript file as plain JavaScript.
   const module = (await import(`${pathToFileURL(file).href}?v=${String(version).replace('.', '_')}`)) as { default?: unknown };
   if (!isDag(module.default)) {
-    throw new Error('has no default export of dag(...)');
+    throw new NoDagExportError('has no default export of dag(...)');
   }
   module.default.fileloc = file;
   return module.default;
+}
+
+/** A file that imports but does not export a DAG: told apart from import failures in {@link DagImportError.kind}. */
+class NoDagExportError extends Error {
+  override readonly name = 'NoDagExportError';
+}
+
+/**
+ * The kind of a load failure and, for a DagDefinitionError, its DAG and task. Duck-typed on the
+ * name: the DAG file's `flywheel` may be another module instance than this file's `../sdk`.
+ */
+function classify(error: unknown): Pick<DagImportError, 'kind' | 'dagId' | 'taskId'> {
+  if (error instanceof NoDagExportError) return { kind: 'no-dag' };
+  if (!(error instanceof Error) || error.name !== 'DagDefinitionError') return { kind: 'import' };
+  const { dagId, taskId } = error as { dagId?: unknown; taskId?: unknown };
+  return { kind: 'definition', ...(typeof dagId === 'string' ? { dagId } : {}), ...(typeof taskId === 'string' ? { taskId } : {}) };
+}
+
+/**
+ * Whether DagBag imports a file with this source. Like Airflow's safe mode, only files that
+ * mention both `dag` and `flywheel` are imported, so helper modules can sit beside DAGs.
+ */
+export function isDagSource(source: string): boolean {
+  return /dag/i.test(source) && source.includes('flywheel');
 }
 
 function describe(error: unknown): string {
@@ -139,7 +179,12 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-async function listFiles(folder: string): Promise<string[]> {
+/**
+ * Every candidate DAG file under `folder` (recursively, in name order): `.ts`/`.mts`/`.js`/`.mjs`
+ * files except declarations and tests, skipping `.`/`_`-prefixed names and `node_modules`. A
+ * missing folder has none. DagBag imports those {@link isDagSource} accepts.
+ */
+export async function listDagFiles(folder: string): Promise<string[]> {
   const found: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     let entries;
