@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'artifacts/', 'test-results/', 'core/db/migrations/', 'test/fixtures/bad-dags/', 'test/fixtures/dags-check/type-error/', 'bench/dags/'],
+    ignores: ['node_modules/', 'dist/', 'artifacts/', 'test-results/', 'core/db/migrations/', 'test/fixtures/bad-dags/', 'test/fixtures/dags-check/type-error/', 'bench/dags/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

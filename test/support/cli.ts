@@ -16,9 +16,19 @@ export interface CliOutcome {
   stderr: string;
 }
 
-export async function runFlywheel(args: readonly string[], options: { env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<CliOutcome> {
+export interface RunFlywheelOptions {
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  /** @defaultValue the checkout's root */
+  cwd?: string;
+  /** The CLI to run, e.g. an installed package's bin. @defaultValue this checkout's bin/flywheel.js */
+  bin?: string;
+}
+
+export async function runFlywheel(args: readonly string[], options: RunFlywheelOptions): Promise<CliOutcome> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'bin/flywheel.js'), ...args], { cwd: ROOT, env: options.env, timeout: options.timeoutMs });
+    const bin = options.bin ?? path.join(ROOT, 'bin/flywheel.js');
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: options.cwd ?? ROOT, env: options.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
