@@ -1,7 +1,7 @@
 /**
  * The one error type a user sees: a request that names something that does not exist, breaks a
  * rule or cannot be done now. Every layer throws it as it is; nothing translates it. The web API
- * answers it with `HTTP_STATUS[kind]` and `{ error: message }` (web/http.ts), the CLI prints
+ * answers it with `HTTP_STATUS[kind]` and `{ error: publicMessage }` (web/http.ts), the CLI prints
  * `error: message` and exits with `EXIT_CODE[kind]` (cli/cli.ts). Anything else is a bug: a 500
  * that says nothing inside, or exit 1 with the stack.
  */
@@ -48,11 +48,19 @@ export const EXIT_CODE = {
 /** A refused request; the message says why and is shown to the user as it is. */
 export class FlywheelError extends Error {
   override readonly name: string = 'FlywheelError';
+  /**
+   * The message for a caller on another machine (the web API's `{ error }`): `message` unless the
+   * thrower gave one without what only the server's operator should see, such as its file paths
+   * (the CLI runs on the operator's own machine and prints `message`).
+   */
+  readonly publicMessage: string;
   constructor(
     readonly kind: ErrorKind,
     message: string,
+    options: { publicMessage?: string } = {},
   ) {
     super(message);
+    this.publicMessage = options.publicMessage ?? message;
   }
 
   /** The HTTP status the web API answers with. */

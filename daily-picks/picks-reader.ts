@@ -2,6 +2,7 @@ import { FlywheelError } from '../core/errors.ts';
 import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Database } from '../core/db/client.ts';
+import type { Logger } from '../core/logger.ts';
 import { sourceIdProblem } from './source/ids.ts';
 import { Catalogue } from '../model/data/catalogue.ts';
 import { HeuristicScorer, popularityFromCounts, type Popularity } from '../model/baselines/heuristics.ts';
@@ -60,8 +61,9 @@ export interface PicksReaderOptions {
   /** Redis key prefix of the serving cache (the installation's queue prefix). */
   cachePrefix: string;
   /**
-   * How long the current publication pointer and class metadata are reused before being
-   * read again. A publish is visible to this reader within this time.
+   * How long the current publication pointer is reused before being read again (a publish is
+   * visible to this reader within this time), and how long after a failed reload of the class
+   * metadata the next is tried.
    * @defaultValue 1000
    */
   refreshMs?: number;
@@ -74,6 +76,14 @@ export interface PicksReaderOptions {
    * @defaultValue 250
    */
   cacheTimeoutMs?: number;
+  /**
+   * How long class metadata (titles, instructors) is reused before it is read again, in the
+   * background while the last one keeps serving.
+   * @defaultValue refreshMs, and at least 30000 (titles rarely change)
+   */
+  classesRefreshMs?: number;
+  /** Where a failed background refresh of the class metadata is reported (`warn`, once per outage). @defaultValue none */
+  logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
 /** A row with its experiment, when it has one (after the picks, as the cached body writes it). */
@@ -101,11 +111,15 @@ export class PicksReader {
   private classes: { byId: Map<string, ClassInfo>; fragments: Fragments; at: number } | null = null;
   private readonly writer = new CachedBodyWriter();
   private classesLoading: Promise<Map<string, ClassInfo>> | null = null;
+  private readonly classesRefreshMs: number;
+  /** When the last background refresh of class metadata failed (null: it did not): the next waits refreshMs. */
+  private classesFailedAt: number | null = null;
   private scorer: { catalogue: Catalogue; popularity: Popularity; scorer: HeuristicScorer; asOf: number; at: number } | null = null;
 
   constructor(private readonly options: PicksReaderOptions) {
     this.keys = new PicksCacheKeys(options.cachePrefix);
     this.refreshMs = options.refreshMs ?? 1000;
+    this.classesRefreshMs = options.classesRefreshMs ?? Math.max(this.refreshMs, 30_000);
   }
 
   /**
@@ -206,26 +220,52 @@ export class PicksReader {
     };
   }
 
-  /** Class metadata is kept for refreshMs, and at least 30 s (titles rarely change). */
+  /**
+   * Whether the class metadata in hand needs no reload: loaded within classesRefreshMs, or a
+   * reload failed within refreshMs (PostgreSQL is down: the last metadata keeps serving, and a
+   * retry is not attempted on every request).
+   */
   private classesFresh(now: number): boolean {
-    return this.classes !== null && now - this.classes.at < Math.max(this.refreshMs, 30_000);
+    if (this.classes === null) return false;
+    if (now - this.classes.at < this.classesRefreshMs) return true;
+    return this.classesFailedAt !== null && now - this.classesFailedAt < this.refreshMs;
   }
 
-  /** Class metadata for hydrating picks, reloaded when no longer fresh (single flight). */
+  /**
+   * Class metadata for hydrating picks, reloaded when no longer fresh (single flight). The first
+   * load is waited for (and its failure fails the request); a reload runs in the background while
+   * the last metadata serves, and its failure is logged once per outage, never left unhandled
+   * (an unhandled rejection would end the web process while Redis could still serve).
+   */
   private async classInfo(): Promise<Map<string, ClassInfo>> {
     if (this.classesFresh(Date.now())) return this.classes!.byId;
     if (!this.classesLoading) {
-      this.classesLoading = (async () => {
+      const loading = (async () => {
         const result = await this.options.db.execute<{ class_id: string; title: string; discipline: string | null; duration_min: number | null; instructor: string | null }>(sql`
           select c.class_id, c.title, c.discipline, c.duration_min, coalesce(i.name, c.instructor_id) as instructor
           from source.class c left join source.instructor i on i.instructor_id = c.instructor_id`);
         const byId = new Map<string, ClassInfo>();
         for (const r of result.rows) byId.set(r.class_id, { title: r.title, discipline: r.discipline, durationMin: r.duration_min, instructor: r.instructor });
         this.classes = { byId, fragments: new Fragments(byId), at: Date.now() };
+        if (this.classesFailedAt !== null) this.options.logger?.info('picks: class metadata reloaded again');
+        this.classesFailedAt = null;
         return byId;
-      })().finally(() => {
-        this.classesLoading = null;
-      });
+      })();
+      this.classesLoading = loading;
+      // Handled here, whoever awaits it: a background reload has no one waiting for it.
+      loading.then(
+        () => {
+          this.classesLoading = null;
+        },
+        (error: unknown) => {
+          this.classesLoading = null;
+          if (this.classes === null) return; // a first load: its caller gets the error
+          if (this.classesFailedAt === null) {
+            this.options.logger?.warn({ err: error }, 'picks: reloading class metadata failed; serving the last loaded until PostgreSQL answers again');
+          }
+          this.classesFailedAt = Date.now();
+        },
+      );
     }
     return this.classes?.byId ?? this.classesLoading;
   }

@@ -1,7 +1,7 @@
 import express from 'express';
 import type { Database } from '../core/db/client.ts';
 import { ingestEvents, parseEventBatch, ExperimentList } from '../daily-picks/feedback/events.ts';
-import { requireJsonBody } from './http.ts';
+import { checkRequestInput, requireJsonBody } from './http.ts';
 import { API_HEADERS } from './picks-api.ts';
 
 export interface EventsApiOptions {
@@ -34,6 +34,7 @@ export function eventsRouter(options: EventsApiOptions): express.Router {
     },
     requireJsonBody(),
     express.json({ limit: options.bodyLimit ?? '8mb', strict: true }),
+    checkRequestInput(),
     async (req, res) => {
       const events = parseEventBatch(req.body);
       const result = await ingestEvents(options.db, events, {

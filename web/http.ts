@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { FlywheelError } from '../core/errors.ts';
+import { jsonInputProblem } from '../core/json-input.ts';
 
 function describe(error: z.ZodError): string {
   return error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('; ');
@@ -44,6 +45,36 @@ export function requireJsonBody() {
   };
 }
 
+/**
+ * Refuses a request whose query or JSON body holds a NUL character (PostgreSQL cannot store it:
+ * the query that took it would fail, a 500) or a body nested deeper than MAX_JSON_DEPTH (the
+ * recursive validation would overflow the stack, a 500): a 400 naming the parameter or field
+ * (`query.state: …`, `body.conf.title: …`) or the limit. Mount it first in the app (the query)
+ * and after each JSON body parser (the body), before any handler. Route parameters are matched
+ * later, by the routes: `checkRouteParams` checks them.
+ */
+export function checkRequestInput() {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    // A NUL reaches the query only as `%00` (Node's parser refuses a raw one): most requests
+    // skip parsing the query here (express parses it again on each read of `req.query`).
+    const problem = (req.url.includes('%00') ? jsonInputProblem(req.query, 'query') : null) ?? (req.body === undefined ? null : jsonInputProblem(req.body, 'body'));
+    if (problem) throw new FlywheelError('invalid', problem);
+    next();
+  };
+}
+
+/**
+ * Refuses route parameters holding a NUL character (`%00` in the path), naming the parameter:
+ * called by the guards every parameterised API route starts with (`requireRole`, `requireWrite`),
+ * the first code that runs once express has matched the route's parameters.
+ */
+export function checkRouteParams(req: Request): void {
+  for (const [name, value] of Object.entries(req.params as Record<string, unknown>)) {
+    const problem = jsonInputProblem(value, name);
+    if (problem) throw new FlywheelError('invalid', problem);
+  }
+}
+
 /** `?limit=` for lists. */
 export const limitParam = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 /** An opaque keyset cursor (the id of the last item of the previous page). */
@@ -76,7 +107,7 @@ function clientErrorReason(error: unknown): string {
 
 /**
  * The error handler: a FlywheelError is answered with its kind's status (`HTTP_STATUS` in
- * core/errors.ts, the one place statuses are decided) and its message as the reason. Any error a
+ * core/errors.ts, the one place statuses are decided) and its `publicMessage` as the reason. Any error a
  * library marked with a 4xx `status`/`statusCode` (body-parser's malformed JSON, too large,
  * wrong charset; express's undecodable path escape) keeps that status, and goes to
  * `logClientError` (for a debug line) rather than `log`. The rest is a 500 that says nothing
@@ -89,7 +120,8 @@ export function errorHandler(log: (error: unknown, req: Request) => void, logCli
       return;
     }
     if (error instanceof FlywheelError) {
-      res.status(error.status).json({ error: error.message });
+      // The public message: a caller is not shown what is only the operator's (server paths).
+      res.status(error.status).json({ error: error.publicMessage });
       return;
     }
     const status = clientErrorStatus(error);

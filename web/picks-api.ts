@@ -22,8 +22,10 @@ export interface PicksApiOptions {
   impressionLogging?: boolean;
   /** The time impressions are served at (a simulation serves simulated days). @defaultValue () => new Date() */
   clock?: () => Date;
-  /** Where failed impression writes are reported. @defaultValue none */
+  /** Where failed impression writes and class metadata reloads are reported. @defaultValue none */
   logger?: Logger;
+  /** How long the reader reuses class metadata (PicksReaderOptions.classesRefreshMs). @defaultValue 30000 */
+  classesRefreshMs?: number;
 }
 
 /** The picks router, with the impression log behind it (null when logging is off): flush or close it on shutdown. */
@@ -56,7 +58,13 @@ export const API_HEADERS: readonly [string, string][] = [
  * Public (no session): mount it above the auth middleware.
  */
 export function picksRouter(options: PicksApiOptions): PicksRouter {
-  const reader = new PicksReader({ db: options.db, redis: options.redis, cachePrefix: options.cachePrefix });
+  const reader = new PicksReader({
+    db: options.db,
+    redis: options.redis,
+    cachePrefix: options.cachePrefix,
+    ...(options.classesRefreshMs !== undefined ? { classesRefreshMs: options.classesRefreshMs } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   const impressionLog =
     options.impressionLogging === false
       ? null

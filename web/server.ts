@@ -24,7 +24,7 @@ import type { ImpressionLog } from '../daily-picks/feedback/impression-log.ts';
 import { eventsRouter } from './events-api.ts';
 import { picksRouter } from './picks-api.ts';
 import { FlywheelError } from '../core/errors.ts';
-import { errorHandler, requireJsonBody } from './http.ts';
+import { checkRequestInput, errorHandler, requireJsonBody } from './http.ts';
 
 export interface WebAppOptions {
   db: Database;
@@ -63,6 +63,8 @@ export interface WebAppOptions {
    * @defaultValue () => new Date()
    */
   clock?: () => Date;
+  /** How long the picks API reuses class metadata before reloading it in the background. @defaultValue 30000 */
+  picksClassesRefreshMs?: number;
 }
 
 /** `true` / `false`, a hop count, or addresses and names (`loopback`, `10.0.0.0/8`) as express reads them. */
@@ -123,6 +125,8 @@ export function createWebApp(options: WebAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (options.trustProxy) app.set('trust proxy', parseTrustProxy(options.trustProxy));
+  // First: a query PostgreSQL cannot store (NUL) is a 400 naming the parameter, on every route.
+  app.use(checkRequestInput());
   // The picks serving API (GET /api/v1/members/:memberId/picks), public for product services: first,
   // above helmet (it sets a JSON API's security headers itself), the static files (a file-system
   // stat per request) and the session and auth middleware.
@@ -133,6 +137,7 @@ export function createWebApp(options: WebAppOptions): express.Express {
     impressionLogging: options.impressionLogging ?? true,
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.picksClassesRefreshMs !== undefined ? { classesRefreshMs: options.picksClassesRefreshMs } : {}),
   });
   app.use('/api/v1', picks);
   if (picks.impressionLog) impressionLogs.set(app, picks.impressionLog);
@@ -182,6 +187,8 @@ export function createWebApp(options: WebAppOptions): express.Express {
 
   const api = express.Router();
   api.use(express.json({ limit: '1mb', strict: true }));
+  // The body, before any route validates it (recursively) or takes it to SQL.
+  api.use(checkRequestInput());
   api.use(requireJsonBody());
   api.use(sessionMiddleware({ pool: poolOf(options), secret, logger }));
   api.use(authenticate(db));

@@ -114,6 +114,8 @@ export class DagBag {
   /**
    * The DAG, reloading the folder when the last load is stale or the DAG is not known (a file
    * added since). A `not_found` FlywheelError when it is not defined, or the folder cannot be read.
+   * Its message names the folder and the failing file (for the CLI, on the operator's machine);
+   * its `publicMessage`, which the web API sends, names neither: server paths are not for callers.
    */
   async require(dagId: string): Promise<Dag> {
     try {
@@ -122,12 +124,16 @@ export class DagBag {
       if (known) return known;
       await this.load();
     } catch (error) {
-      throw new FlywheelError('not_found', error instanceof Error ? error.message : String(error));
+      throw new FlywheelError('not_found', error instanceof Error ? error.message : String(error), {
+        publicMessage: `DAG "${dagId}" is not defined (the DAGs folder cannot be read)`,
+      });
     }
     const reloaded = this.dags.get(dagId);
     if (!reloaded) {
       const error = this.errors.find((e) => e.message.includes(`"${dagId}"`));
-      throw new FlywheelError('not_found', `DAG "${dagId}" is not defined in ${this.options.folder}${error ? ` (${error.message})` : ''}`);
+      throw new FlywheelError('not_found', `DAG "${dagId}" is not defined in ${this.options.folder}${error ? ` (${error.message})` : ''}`, {
+        publicMessage: `DAG "${dagId}" is not defined${error ? ' (a DAG file that mentions it failed to load: see the import errors)' : ''}`,
+      });
     }
     return reloaded;
   }

@@ -48,8 +48,12 @@ export interface ImpressionLogOptions {
    * @defaultValue 1000000
    */
   maxRemembered?: number;
-  /** Where failed writes are reported (`warn`). @defaultValue none */
-  logger?: Pick<Logger, 'warn'>;
+  /**
+   * Where failed writes are reported: `warn` at the first failure of an outage (the next ones are
+   * only counted, not logged per flush), `info` with the responses lost once a write succeeds again.
+   * @defaultValue none
+   */
+  logger?: Pick<Logger, 'warn' | 'info'>;
   /** Called with the error of each failed write. @defaultValue none */
   onError?: (error: unknown) => void;
 }
@@ -95,6 +99,8 @@ export class ImpressionLog {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /** Responses whose write failed since the last write that succeeded (> 0: an outage is on, and was logged). */
+  private lostInOutage = 0;
 
   constructor(private readonly options: ImpressionLogOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -195,7 +201,9 @@ export class ImpressionLog {
           added++;
         } catch (error) {
           // A value that does not parse: that response is lost, not its batch.
-          this.failed(error, 1);
+          this.stats.failed++;
+          this.options.logger?.warn({ err: error, responses: 1 }, 'impression log: a served value did not parse; its impressions are lost');
+          this.options.onError?.(error);
         }
       }
       if (added === 0) continue;
@@ -204,15 +212,23 @@ export class ImpressionLog {
         this.stats.logged += added;
         this.stats.impressions += impressions;
         this.stats.exposures += exposures;
+        if (this.lostInOutage > 0) {
+          this.options.logger?.info({ responses: this.lostInOutage }, 'impression log: writes succeed again; the impressions of these responses were lost');
+          this.lostInOutage = 0;
+        }
       } catch (error) {
         this.failed(error, added);
       }
     }
   }
 
+  /** A write failed: logged once per outage (PostgreSQL down fails every flush, once a second), counted always. */
   private failed(error: unknown, responses: number): void {
     this.stats.failed += responses;
-    this.options.logger?.warn({ err: error, responses }, 'impression log: a write failed; its impressions are lost');
+    if (this.lostInOutage === 0) {
+      this.options.logger?.warn({ err: error, responses }, 'impression log: a write failed; its impressions are lost (until a write succeeds, further failures are counted, not logged)');
+    }
+    this.lostInOutage += responses;
     this.options.onError?.(error);
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import express, { type Request } from 'express';
 import { z } from 'zod';
 import type { Database } from '../../core/db/client.ts';
@@ -19,6 +20,17 @@ function regenerate(req: Request): Promise<void> {
 
 function save(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save((error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * What a failed-login warning says about who tried, never the text typed as the username: a
+ * password typed into that field would otherwise land in the log. A known user is named (their
+ * stored name is no secret) with the reason; an unknown name is told apart from others only by
+ * the first 8 hex digits of its SHA-256 and its length, enough to see one name retried.
+ */
+export function failedLoginFields(user: { id: number; username: string; isActive: boolean } | undefined, typed: string) {
+  if (user) return { userExists: true, userId: user.id, user: user.username, reason: user.isActive ? 'wrong password' : 'user disabled' };
+  return { userExists: false, usernameSha256: createHash('sha256').update(typed).digest('hex').slice(0, 8), usernameLength: typed.length };
 }
 
 /** `/session`: who am I (+ CSRF token), log in, log out. */
@@ -45,7 +57,7 @@ export function sessionRouter(options: { db: Database; logger: Logger }): expres
     const ok = await verifyPassword(user?.passwordHash, body.password);
     if (!user || !ok || !user.isActive) {
       throttle.fail(keys);
-      logger.warn({ username: body.username, ip: req.ip }, 'failed login');
+      logger.warn({ ...failedLoginFields(user, body.username), ip: req.ip }, 'failed login');
       throw new FlywheelError('unauthorized', 'wrong username or password');
     }
     throttle.succeed(keys);

@@ -10,6 +10,7 @@ import type { Role } from '../../core/db/schema/user.ts';
 import { FlywheelError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { JsonObject } from '../../core/sdk/json.ts';
+import { checkRouteParams } from '../http.ts';
 import { hashApiToken } from './tokens.ts';
 
 declare module 'express-session' {
@@ -111,11 +112,16 @@ export function authenticate(db: Database): RequestHandler {
   };
 }
 
-/** Reads need at least `role`: anonymous → 401, too weak → 403. */
+/**
+ * Reads need at least `role`: anonymous → 401, too weak → 403. Every authenticated route starts
+ * with this guard (or requireWrite, which runs it), the first code to see the route's matched
+ * parameters: they are checked here (`checkRouteParams`, a 400 naming one PostgreSQL cannot take).
+ */
 export function requireRole(role: Role): RequestHandler {
   return (req, _res, next) => {
     if (!req.auth) throw new FlywheelError('unauthorized', 'authentication required: log in or send "Authorization: Bearer <token>"');
     if (!hasRole(req.auth.user, role)) throw new FlywheelError('forbidden', `this needs the ${role} role; ${req.auth.user.username} is ${req.auth.user.role}`);
+    checkRouteParams(req);
     next();
   };
 }
