@@ -4,7 +4,7 @@ import { cliActor, jsonOption, print, table } from './support.ts';
 import { loadConfig, redactUrl, type FlywheelConfig } from '../core/config.ts';
 import { runDagTest } from './dag-test.ts';
 import { getDagRun, listDagRuns } from '../core/db/queries/dag-runs.ts';
-import { listDags, setDagPaused } from '../core/db/queries/dags.ts';
+import { getDag, listDags, setDagPaused } from '../core/db/queries/dags.ts';
 import { listTaskInstances, listTaskTries, getTaskInstance } from '../core/db/queries/task-instances.ts';
 import { readLogLines } from '../core/db/queries/task-logs.ts';
 import { migrateDatabase } from '../core/db/migrate.ts';
@@ -13,6 +13,8 @@ import { DagBag } from '../core/loader/dag-bag.ts';
 import { applyPoolSlots, setPool } from '../core/pools.ts';
 import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '../core/runtime.ts';
 import { FlywheelError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { jsonInputProblem } from '../core/json-input.ts';
 import { backfillDag, clearTasks, triggerDagRun } from '../core/scheduler/actions.ts';
 import type { Scheduler } from '../core/scheduler/scheduler.ts';
 import type { JsonObject } from '../core/sdk/json.ts';
@@ -26,6 +28,21 @@ import { registerExperimentCommands } from './commands/experiments.ts';
 import { registerSimulateCommands } from './commands/simulate.ts';
 import { registerDagsCheckCommand } from './commands/dags-check.ts';
 import { registerInitCommand } from './commands/init.ts';
+
+/** The log of the long-running command this process runs (web, standalone, scheduler), once it has one. */
+let processLogger: Logger | null = null;
+
+/**
+ * The process's policy for a promise rejection nothing handles: it is a bug (every background
+ * loop handles its own errors: the picks reader's reloads, the impression log's flushes, the
+ * session store's pruning), and the process's state after one is unknown, so it ends as Node's
+ * default would (exit 1) — after saying so on its log, where a supervisor restarts it.
+ */
+process.on('unhandledRejection', (reason) => {
+  if (processLogger) processLogger.fatal({ err: reason }, 'unhandled promise rejection (a bug); exiting');
+  else process.stderr.write(`error: unhandled promise rejection (a bug); exiting\n${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+  process.exit(1);
+});
 
 const program = new Command('flywheel')
   .description('Airflow-style DAG orchestrator: typed DAGs in TypeScript, PostgreSQL state, BullMQ worker pools')
@@ -45,6 +62,10 @@ function parseConf(value: string): JsonObject {
     throw new InvalidArgumentError(`not JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object');
+  // Before anything recursive sees it (a deep conf overflows the stack, an uncaught RangeError),
+  // and without echoing the value, as InvalidArgumentError would: it may be thousands of characters.
+  const problem = jsonInputProblem(parsed, '--conf');
+  if (problem) throw new FlywheelError('invalid', problem);
   return parsed as JsonObject;
 }
 
@@ -81,6 +102,15 @@ async function requireRun(runtime: Runtime, dagId: string, runId: string) {
   return run;
 }
 
+/**
+ * Refuses a DAG id that neither the database nor the DAGs folder knows, so that a read of a
+ * typo fails instead of showing an empty list: require's `not_found` names the folder (and the
+ * import error of a file that mentions the DAG).
+ */
+async function requireKnownDag(runtime: Runtime, dagId: string): Promise<void> {
+  if (await getDag(runtime.db, dagId)) return;
+  await runtime.dags.require(dagId);
+}
 
 function startScheduler(runtime: Runtime): Scheduler {
   return createScheduler(runtime).start();
@@ -107,6 +137,7 @@ program
   .description('run the scheduler loop (several may run at once)')
   .action(async () => {
     const runtime = createRuntime(config(), { name: 'scheduler' });
+    processLogger = runtime.logger;
     await applyPoolSlots(runtime.db, runtime.executor);
     const scheduler = startScheduler(runtime);
     const signal = await stopSignal();
@@ -133,6 +164,7 @@ program
   .option('--port <n>', 'port', parsePositiveInt)
   .action(async (options: { port?: number }) => {
     const runtime = createRuntime(config(), { name: 'web' });
+    processLogger = runtime.logger;
     const port = options.port ?? runtime.config.webPort;
     const app = createWebApp(webOptionsFromRuntime(runtime));
     const server = await listen(app, port);
@@ -152,19 +184,38 @@ program
     const c = config();
     await migrateDatabase(c.databaseUrl);
     const runtime = createRuntime(c, { name: 'standalone' });
-    const pools = await applyPoolSlots(runtime.db, runtime.executor);
-    const scheduler = startScheduler(runtime);
-    const workers = pools.map((pool) => startWorker(runtime, pool.name, pool.name === 'gpu' ? 1 : options.concurrency));
+    processLogger = runtime.logger;
     const port = options.port ?? c.webPort;
-    const app = createWebApp(webOptionsFromRuntime(runtime));
-    const server = await listen(app, port);
-    runtime.logger.info({ port, pools: pools.map((p) => p.name) }, `standalone: web on http://localhost:${port}`);
-    await stopSignal();
-    server.close();
-    await closeWebApp(app);
-    await scheduler.stop();
-    await Promise.all(workers.map((w) => w.close()));
-    await runtime.close();
+    let app: ReturnType<typeof createWebApp> | null = null;
+    let server: Awaited<ReturnType<typeof listen>> | null = null;
+    let scheduler: Scheduler | null = null;
+    let workers: TaskWorker[] = [];
+    let failed = false;
+    try {
+      const pools = await applyPoolSlots(runtime.db, runtime.executor);
+      app = createWebApp(webOptionsFromRuntime(runtime));
+      // The port first: a standalone that cannot serve its UI (the port is taken) fails before it
+      // runs a task, rather than scheduling and running tries with no UI.
+      server = await listen(app, port);
+      scheduler = startScheduler(runtime);
+      workers = pools.map((pool) => startWorker(runtime, pool.name, pool.name === 'gpu' ? 1 : options.concurrency));
+      runtime.logger.info({ port, pools: pools.map((p) => p.name) }, `standalone: web on http://localhost:${port}`);
+      await stopSignal();
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      // On a failure the caller prints the error and sets the exit code; the process must then
+      // exit, even if a handle would keep it alive (running on without a UI). Exiting also kills
+      // any sandboxed child (core/executor/try-runner.ts).
+      if (failed) setTimeout(() => process.exit(), c.shutdownGraceMs + 5000).unref();
+      // Every way out stops everything; tries still running past the grace period are handed back.
+      server?.close();
+      if (app) await closeWebApp(app).catch(() => undefined);
+      await scheduler?.stop();
+      await Promise.all(workers.map((w) => w.close()));
+      await runtime.close();
+    }
     process.exit(0); // as `worker`: do not wait for handed-back tries that ignore ctx.signal
   });
 
@@ -276,7 +327,12 @@ runs
   .option('--limit <n>', 'how many', parsePositiveInt, 25)
   .addOption(jsonOption())
   .action(async (dagId: string, options: { limit: number; json?: boolean }) => {
-    const rows = await withRuntime('cli', (runtime) => listDagRuns(runtime.db, dagId, { limit: options.limit }));
+    const rows = await withRuntime('cli', async (runtime) => {
+      const found = await listDagRuns(runtime.db, dagId, { limit: options.limit });
+      // No runs: a known DAG that has none yet (an empty list), or a typo (not_found, exit 2).
+      if (found.length === 0) await requireKnownDag(runtime, dagId);
+      return found;
+    });
     print(Boolean(options.json), { dagId, runs: rows }, () => table(rows, ['runId', 'runType', 'state', 'logicalDate', 'startDate', 'endDate']));
   });
 

@@ -39,8 +39,12 @@ export async function runPoolWorker(options: PoolWorkerOptions): Promise<void> {
   const worker = createTaskWorker(runtime, { pool: options.pool, concurrency: options.concurrency ?? 1 }).start();
   const signal = await (options.stop ?? stopSignal());
   runtime.logger.info({ signal, running: worker.activeCount }, 'worker stopping: finishing running tries');
-  await worker.close();
-  await runtime.close();
+  try {
+    await worker.close();
+  } finally {
+    // Also when close fails: the open connections would keep the process running, taking no tries.
+    await runtime.close();
+  }
 }
 
 /** `FLYWHEEL_WORKER_CONCURRENCY`, or `fallback`. */

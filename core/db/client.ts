@@ -22,6 +22,13 @@ export function connectDatabase(url: string, max = 10): DatabaseConnection {
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it on next use.
   });
+  pool.on('connect', (client) => {
+    // pg-pool listens for errors on idle clients only. A checked-out client (a transaction
+    // between two statements) whose connection drops emits 'error' too, which would end the
+    // process with an uncaught exception when PostgreSQL goes away: a worker would lose its
+    // running tries. Its statement in flight, or its next one, fails with the error instead.
+    client.on('error', () => undefined);
+  });
   const db = drizzle(pool, { schema });
   return { db, pool, close: () => pool.end() };
 }

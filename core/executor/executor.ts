@@ -79,6 +79,19 @@ export class QueueExecutor {
     return true;
   }
 
+  /**
+   * Calls `listener` each time this executor's Redis connection is (re)established, when it was
+   * given one (an ioredis client, as the runtime does); returns the unsubscribe. A Redis that
+   * restarts without persistence comes back empty: what lived only there (pool slot limits) must
+   * be written again.
+   */
+  onReconnect(listener: () => void): () => void {
+    const connection = this.options.connection as Partial<Pick<NodeJS.EventEmitter, 'on' | 'off'>>;
+    if (typeof connection.on !== 'function' || typeof connection.off !== 'function') return () => undefined;
+    connection.on('ready', listener);
+    return () => connection.off?.('ready', listener);
+  }
+
   /** Deletes every queue this executor opened, with all their jobs (private queues of `dags test`). */
   async obliterateAll(): Promise<void> {
     for (const queue of this.queues.values()) await queue.obliterate({ force: true });

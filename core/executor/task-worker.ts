@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../db/client.ts';
+import { isConnectionError } from '../db/connection-errors.ts';
 import { readOutputs } from '../db/queries/task-instances.ts';
 import { appendLogLines, type LogLine } from '../db/queries/task-logs.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -45,6 +47,13 @@ export interface TaskWorkerOptions {
    * @defaultValue 30000
    */
   lockDurationMs?: number;
+  /**
+   * Longest wait between attempts to record a finished try while PostgreSQL cannot be reached
+   * (the wait doubles from 100 ms up to this). Kept near the heartbeat period, so the outcome is
+   * recorded soon after the database is back, well before the try could pass for a zombie.
+   * @defaultValue heartbeatMs
+   */
+  finishRetryMaxDelayMs?: number;
 }
 
 export interface TaskWorkerEvents {
@@ -63,6 +72,8 @@ interface RunningTry {
   data: TaskJobData;
   cancel: AbortController;
   log: TryLog;
+  /** The try is done and its outcome is being recorded: it still heartbeats, but is not cancelled. */
+  finishing: boolean;
 }
 
 /**
@@ -77,8 +88,11 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   private readonly redactor = new SecretRedactor();
   private readonly hostname = os.hostname();
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** Aborted when the shutdown grace period ends: outcomes not recorded by then are given up. */
+  private readonly giveUp = new AbortController();
   private readonly starts: GroupCommit<TaskJobData & { startDate: Date }, StartedTry | null>;
-  private readonly finishes: GroupCommit<TryOutcome & { logs: LogLine[] }, undefined>;
+  /** Resolves, per try, whether its outcome was recorded (false: the try was no longer running). */
+  private readonly finishes: GroupCommit<TryOutcome & { logs: LogLine[] }, boolean>;
 
   constructor(private readonly options: TaskWorkerOptions) {
     super();
@@ -91,13 +105,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       return items.map((item) => byKey.get(tryKey(item)) ?? null);
     });
     this.finishes = new GroupCommit(async (items) => {
-      const queued = await inTransaction(options.db, async (tx) => {
+      const { queued, recorded } = await inTransaction(options.db, async (tx) => {
         const finished = await finishTries(tx, items, items.flatMap((item) => item.logs));
         const scope = options.onlyDagRunIds ? { onlyDagRunIds: options.onlyDagRunIds } : {};
         // Only the downstream tasks of these tries can have become ready: advance from them.
         const dagIdOf = new Map(items.map((item) => [item.dagRunId, item.dagId]));
         const hints = finished.map((f) => ({ dagRunId: f.dagRunId, dagId: dagIdOf.get(f.dagRunId)!, taskId: f.taskId, state: f.state }));
-        return (await advanceRuns(tx, options.dags, finished.map((f) => f.dagRunId), scope, hints)).queued;
+        const advanced = await advanceRuns(tx, options.dags, finished.map((f) => f.dagRunId), scope, hints);
+        return { queued: advanced.queued, recorded: new Set(finished.map(tryKey)) };
       }, { lockDags: items.map((item) => item.dagId) });
       try {
         await options.executor.enqueue(queued);
@@ -105,7 +120,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         // Committed as queued: the scheduler re-enqueues tasks whose job never landed.
         options.logger.warn({ err: error, count: queued.length }, 'enqueue of downstream tasks failed; the scheduler will retry');
       }
-      return items.map(() => undefined);
+      return items.map((item) => recorded.has(tryKey(item)));
     });
   }
 
@@ -143,7 +158,8 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     this.worker = null;
     if (!worker) return;
     const grace = setTimeout(() => {
-      for (const entry of this.running.values()) entry.cancel.abort(new HandBack());
+      for (const entry of this.running.values()) if (!entry.finishing) entry.cancel.abort(new HandBack());
+      this.giveUp.abort();
     }, this.options.shutdownGraceMs);
     try {
       // Tries still running keep heartbeating until they finish, or the scheduler would reap them.
@@ -152,6 +168,9 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     } finally {
       clearTimeout(grace);
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      // Normally none is left; after a failed close, a try still running (a sandboxed child) must
+      // not run on with nobody to record it.
+      for (const entry of this.running.values()) if (!entry.finishing) entry.cancel.abort(new HandBack());
     }
   }
 
@@ -161,7 +180,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const started = await this.starts.submit({ ...data, startDate });
     if (!started) return 'skipped: the try is no longer queued';
     const key = tryKey(data);
-    const entry: RunningTry = { data, cancel: new AbortController(), log: new TryLog(this.redactor) };
+    const entry: RunningTry = { data, cancel: new AbortController(), log: new TryLog(this.redactor), finishing: false };
     this.running.set(key, entry);
     entry.log.write('info', `starting try ${started.tryNumber} of ${started.maxTries} on ${this.hostname} (pid ${process.pid}, pool ${this.options.pool})`);
     let result: TryResult;
@@ -191,7 +210,9 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const handedBack = entry.cancel.signal.reason instanceof HandBack;
     if (result.outcome === 'failed') entry.log.write('error', result.error);
     entry.log.write('info', `try ${started.tryNumber} ${handedBack ? 'handed back' : result.outcome} after ${endDate.getTime() - startDate.getTime()} ms`);
-    this.running.delete(key);
+    // Still in `running`, so still heartbeating, until its outcome is recorded: a commit that
+    // fails (PostgreSQL down) is retried, and the try must not pass for a zombie meanwhile.
+    entry.finishing = true;
     const outcome: TryOutcome = {
       dagRunId: data.dagRunId,
       dagId: data.dagId,
@@ -206,9 +227,49 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       handedBack,
     };
     const logs = entry.log.drain().map((line) => ({ ...line, dagRunId: data.dagRunId, taskId: data.taskId, tryNumber: started.tryNumber }));
-    await this.finishes.submit({ ...outcome, logs });
+    try {
+      if (!(await this.recordFinish({ ...outcome, logs }))) {
+        // Compare-and-set: the try was failed, cleared or marked meanwhile (reaped while its
+        // worker could not reach PostgreSQL, say), and that stands.
+        this.options.logger.warn(tryFields(outcome), 'the outcome of a try was not recorded: it is no longer running (reaped, cleared or marked meanwhile)');
+        return `ignored: the try is no longer running (it ended ${result.outcome})`;
+      }
+    } finally {
+      this.running.delete(key);
+    }
     this.emit('tryFinished', outcome);
     return result.outcome;
+  }
+
+  /**
+   * Records a finished try (its state, output or error, log lines) and queues what it made ready.
+   * A commit that fails because PostgreSQL cannot be reached is retried with backoff until it
+   * commits or the shutdown grace period ends; it is a compare-and-set on the running try, so an
+   * attempt that committed although its reply was lost is not recorded twice. Any other error
+   * is thrown: it would fail again. Returns whether the outcome was recorded.
+   */
+  private async recordFinish(item: TryOutcome & { logs: LogLine[] }): Promise<boolean> {
+    const maxDelayMs = this.options.finishRetryMaxDelayMs ?? this.options.heartbeatMs;
+    let delayMs = Math.min(100, maxDelayMs);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const recorded = await this.finishes.submit(item);
+        if (attempt > 1) this.options.logger.info({ ...tryFields(item), attempts: attempt }, 'recorded the outcome of a try once PostgreSQL was back');
+        return recorded;
+      } catch (error) {
+        if (!isConnectionError(error)) {
+          this.options.logger.error({ err: error, ...tryFields(item) }, 'could not record the outcome of a try; the scheduler will fail it as a zombie');
+          throw error;
+        }
+        if (this.giveUp.signal.aborted) {
+          this.options.logger.error({ err: error, ...tryFields(item), attempts: attempt }, 'gave up recording the outcome of a try at shutdown; the scheduler will fail it as a zombie');
+          throw error;
+        }
+        this.options.logger.warn({ err: error, ...tryFields(item), attempt, retryInMs: delayMs }, 'could not record the outcome of a try (database unreachable); retrying');
+        await sleep(delayMs, undefined, { signal: this.giveUp.signal }).catch(() => undefined);
+        delayMs = Math.min(delayMs * 2, maxDelayMs);
+      }
+    }
   }
 
   private async heartbeat(): Promise<void> {
@@ -218,7 +279,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       const alive = await heartbeatTries(this.options.db, entries.map((e) => e.data));
       const aliveKeys = new Set(alive.map(tryKey));
       for (const entry of entries) {
-        if (!aliveKeys.has(tryKey(entry.data)) && this.running.has(tryKey(entry.data))) {
+        if (!entry.finishing && !aliveKeys.has(tryKey(entry.data)) && this.running.has(tryKey(entry.data))) {
           entry.cancel.abort(new TaskCancelledError('the try is no longer running in the database (cleared, marked or reaped)'));
         }
       }
@@ -234,4 +295,9 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
 
 function tryKey(t: { dagRunId: number; taskId: string; tryNumber: number }): string {
   return `${t.dagRunId}\u0000${t.taskId}\u0000${t.tryNumber}`;
+}
+
+/** A try's identity and outcome, for the process log. */
+function tryFields(o: TryOutcome): Record<string, unknown> {
+  return { dagId: o.dagId, dagRunId: o.dagRunId, taskId: o.taskId, tryNumber: o.tryNumber, outcome: o.handedBack ? 'handed back' : o.outcome };
 }

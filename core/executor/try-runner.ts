@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Dag } from '../sdk/dag.ts';
 import { TaskTimeoutError } from '../sdk/errors.ts';
@@ -30,6 +30,34 @@ export type TryResult = { outcome: 'success'; output: JsonValue } | { outcome: '
 const SANDBOX_ENTRY = fileURLToPath(new URL('./sandbox-child.ts', import.meta.url));
 // tsx and the `flywheel` resolver, so the child loads DAG files from any folder as the worker does.
 const LOADER = new URL('../loader/register.js', import.meta.url).href;
+
+/** The sandboxed children of this process that are still alive. */
+const sandboxedChildren = new Set<ChildProcess>();
+
+/**
+ * SIGKILLs every sandboxed child of this process that is still alive. It runs when this process
+ * exits, whichever way it does (a worker's or standalone's `process.exit`, a crash), so no try
+ * runs on after the worker that would record it is gone. A child also dies by itself when its
+ * worker dies without exiting (SIGKILL): see sandbox-child.ts.
+ */
+function killSandboxedChildren(): void {
+  for (const child of sandboxedChildren) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  sandboxedChildren.clear();
+}
+
+let exitHookInstalled = false;
+
+/** Keeps `child` in {@link sandboxedChildren} until it exits. */
+function track(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', killSandboxedChildren);
+  }
+  sandboxedChildren.add(child);
+  child.once('exit', () => sandboxedChildren.delete(child));
+}
 
 /** Runs one try, in this process or a sandboxed child, enforcing its execution timeout. */
 export async function runTry(request: TryRequest): Promise<TryResult> {
@@ -98,7 +126,9 @@ async function runSandboxed(request: TryRequest, signal: AbortSignal): Promise<u
     conf: request.conf,
     upstreamOutputs: Object.fromEntries(upstream),
   };
-  const child = fork(SANDBOX_ENTRY, [], { execArgv: ['--import', LOADER], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Its argument is this process's pid: the child dies when it is no longer this process's child.
+  const child = fork(SANDBOX_ENTRY, [String(process.pid)], { execArgv: ['--import', LOADER], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  track(child);
   request.log.write('info', `running in a sandboxed process (pid ${child.pid})`);
   return new Promise<unknown>((resolve, reject) => {
     let settled = false;
@@ -108,6 +138,8 @@ async function runSandboxed(request: TryRequest, signal: AbortSignal): Promise<u
       signal.removeEventListener('abort', onAbort);
       fn();
     };
+    // Timeout, cancel, hand-back: the child is killed, and whatever it sends later is dropped
+    // (settled), so a try that was failed or handed back never reports a result.
     const onAbort = () => {
       child.kill('SIGKILL');
       settle(() => reject(signal.reason));

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { isConnectionError } from '../db/connection-errors.ts';
 import { appendLogLines } from '../db/queries/task-logs.ts';
 import { inTransaction, lockDags } from '../db/transaction.ts';
 import type { QueueExecutor } from '../executor/executor.ts';
+import { ensurePoolSlots } from '../executor/pool-slots.ts';
 import type { Logger } from '../logger.ts';
 import type { DagBag } from '../loader/dag-bag.ts';
 import { advanceRuns } from '../state/advance.ts';
@@ -40,6 +42,13 @@ export interface SchedulerOptions {
    * @defaultValue true
    */
   createScheduledRuns?: boolean;
+  /**
+   * How often each pool's slot limit is checked on its BullMQ queue (one Redis read per pool) and
+   * applied again if Redis lost it; also at once after each Redis reconnect. Not by a scheduler
+   * scoped to `onlyDagRunIds`.
+   * @defaultValue 5000
+   */
+  poolCheckMs?: number;
 }
 
 export interface SchedulerEvents {
@@ -60,6 +69,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private stopped = true;
   private lastDagSync = 0;
   private lastRequeueCheck = 0;
+  private lastPoolCheck = 0;
+  /** Set by a Redis reconnect: check the pools' slot limits on the next pass. */
+  private poolCheckDue = true;
+  private stopReconnectWatch: (() => void) | null = null;
+  /** No zombie is reaped before this time (ms): the workers' heartbeats had no database either. */
+  private reapNotBefore = 0;
 
   constructor(private readonly options: SchedulerOptions) {
     super();
@@ -67,6 +82,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   start(): this {
     this.stopped = false;
+    if (!this.options.onlyDagRunIds) {
+      this.stopReconnectWatch = this.options.executor.onReconnect(() => {
+        this.poolCheckDue = true;
+      });
+    }
     const loop = async () => {
       if (this.stopped) return;
       this.running = this.tick().catch((error) => this.options.logger.error({ err: error }, 'scheduler tick failed'));
@@ -81,26 +101,59 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopReconnectWatch?.();
+    this.stopReconnectWatch = null;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
 
   /** One pass of the loop. */
   async tick(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastDagSync >= this.options.dagRefreshMs) {
-      await this.syncDags();
-      this.lastDagSync = now;
-    }
-    if (this.options.createScheduledRuns !== false && !this.options.onlyDagRunIds) await this.createScheduledRuns();
-    await this.startQueuedRuns();
-    await this.advanceRunningRuns();
-    await this.reapZombies();
-    if (now - this.lastRequeueCheck >= (this.options.requeueAfterMs ?? 10_000) / 2) {
-      await this.requeueLostTasks();
-      this.lastRequeueCheck = now;
+    try {
+      const now = Date.now();
+      if (now - this.lastDagSync >= this.options.dagRefreshMs) {
+        await this.syncDags();
+        this.lastDagSync = now;
+      }
+      if (!this.options.onlyDagRunIds && (this.poolCheckDue || now - this.lastPoolCheck >= (this.options.poolCheckMs ?? 5000))) {
+        await this.checkPoolSlots();
+        this.lastPoolCheck = now;
+      }
+      if (this.options.createScheduledRuns !== false && !this.options.onlyDagRunIds) await this.createScheduledRuns();
+      await this.startQueuedRuns();
+      await this.advanceRunningRuns();
+      await this.reapZombies();
+      if (now - this.lastRequeueCheck >= (this.options.requeueAfterMs ?? 10_000) / 2) {
+        await this.requeueLostTasks();
+        this.lastRequeueCheck = now;
+      }
+    } catch (error) {
+      // PostgreSQL is unreachable from here, so very likely from the workers too: their heartbeats
+      // fail meanwhile, and every running try would look like a zombie the moment it is back. The
+      // workers get one zombie threshold after the last failure to heartbeat (and record the tries
+      // that finished during the outage) before anything is reaped.
+      if (isConnectionError(error)) this.reapNotBefore = Date.now() + this.options.zombieThresholdMs;
+      throw error;
     }
     this.emit('tick');
+  }
+
+  /**
+   * Applies each pool's slot limit to its queue again where Redis lost it (restarted without
+   * persistence, flushed) or holds another value.
+   */
+  async checkPoolSlots(): Promise<void> {
+    this.poolCheckDue = false;
+    try {
+      const fixed = await ensurePoolSlots(this.options.db, this.options.executor);
+      for (const pool of fixed) this.options.logger.warn(pool, `pool "${pool.name}": its queue's slot limit was ${pool.was ?? 'missing'}; applied ${pool.slots} again`);
+    } catch (error) {
+      // Try again on the next pass. Without PostgreSQL the pass fails as a whole; without Redis,
+      // the rest of it can still go on.
+      this.poolCheckDue = true;
+      if (isConnectionError(error)) throw error;
+      this.options.logger.warn({ err: error }, 'checking the pools\' slot limits failed; will retry');
+    }
   }
 
   /** Re-reads the DAGs folder into the `dag` table and the import errors. */
@@ -201,6 +254,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Fails (or retries) running tries whose worker stopped heartbeating: killed, hung or partitioned. */
   async reapZombies(): Promise<void> {
     const { db, dags, zombieThresholdMs } = this.options;
+    if (Date.now() < this.reapNotBefore) return;
     const zombies = await db.execute<{ dag_run_id: number; dag_id: string; task_id: string; try_number: number; heartbeat_at: Date | null; hostname: string | null }>(sql`
       select dag_run_id, dag_id, task_id, try_number, heartbeat_at, hostname from task_instance
       where state = 'running' and coalesce(heartbeat_at, start_date) < now() - ${zombieThresholdMs} * interval '1 millisecond' ${this.runFilter('dag_run_id')}
