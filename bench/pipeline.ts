@@ -78,7 +78,7 @@ process.env.ARTIFACTS_DIR = artifactsDir;
 process.env.FLYWHEEL_LOG_LEVEL ??= 'warn';
 // Fixed, so each publish retires the cache of the one two before it (keys live under this prefix).
 process.env.FLYWHEEL_QUEUE_PREFIX ??= 'bench-pipeline';
-await migrateDatabase(databaseUrl);
+await migrateDatabase(databaseUrl, { createDatabase: true });
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 try {
   let seedSeconds: number | null = null;

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { insertAuditEntry, type AuditHook } from '../core/db/queries/audit-log.ts';
 import { cliActor, jsonOption, print, table } from './support.ts';
@@ -13,6 +14,7 @@ import { DagBag } from '../core/loader/dag-bag.ts';
 import { applyPoolSlots, setPool } from '../core/pools.ts';
 import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '../core/runtime.ts';
 import { FlywheelError } from '../core/errors.ts';
+import { explainFailure, isNotMigrated, listenProblem, requireDatabase, requireRedis } from '../core/service-errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { jsonInputProblem } from '../core/json-input.ts';
 import { backfillDag, clearTasks, triggerDagRun } from '../core/scheduler/actions.ts';
@@ -54,6 +56,21 @@ function config(): FlywheelConfig {
   return loadConfig();
 }
 
+/** The servers a failure may be about, for its one line (from the environment even when the config is invalid). */
+function serviceUrls(): { databaseUrl: string; redisUrl: string } {
+  try {
+    const c = loadConfig();
+    return { databaseUrl: c.databaseUrl, redisUrl: c.redisUrl };
+  } catch {
+    return { databaseUrl: process.env.DATABASE_URL ?? '', redisUrl: process.env.REDIS_URL ?? '' };
+  }
+}
+
+/** Whether the operator asked for detail (FLYWHEEL_LOG_LEVEL debug or trace): then a one-line error also shows what it explains. */
+function debugging(): boolean {
+  return ['debug', 'trace'].includes(process.env.FLYWHEEL_LOG_LEVEL ?? '');
+}
+
 function parseConf(value: string): JsonObject {
   let parsed: unknown;
   try {
@@ -86,9 +103,16 @@ function cliAudit(action: string, target: { dagId?: string; runId?: string; task
   return (tx, outcome) => insertAuditEntry(tx, { actor: cliActor(), userId: null, auth: 'cli', action, ...target, details: outcome });
 }
 
-/** Runs `work` with a runtime, closing it after. */
-async function withRuntime<T>(name: string, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = createRuntime(config(), { name });
+/**
+ * Runs `work` with a runtime, closing it after. `redis: true` for a command that uses Redis (it
+ * enqueues, or sets a queue's limits): Redis must answer first, before anything is written to
+ * PostgreSQL, or the command would write and then hang on the runtime's connection, which
+ * retries forever. A command without it connects to Redis only if it ever uses it.
+ */
+async function withRuntime<T>(name: string, work: (runtime: Runtime) => Promise<T>, options: { redis?: boolean } = {}): Promise<T> {
+  const c = config();
+  if (options.redis) await requireRedis(c.redisUrl);
+  const runtime = createRuntime(c, { name, lazyRedis: !options.redis });
   try {
     return await work(runtime);
   } finally {
@@ -120,13 +144,23 @@ function startWorker(runtime: Runtime, pool: string, concurrency: number): TaskW
   return createTaskWorker(runtime, { pool, concurrency }).start();
 }
 
+/** Listens on `port`, or fails with one line naming it (in use, not allowed). */
+async function listenOn(app: ReturnType<typeof createWebApp>, port: number): Promise<Awaited<ReturnType<typeof listen>>> {
+  try {
+    return await listen(app, port);
+  } catch (error) {
+    throw listenProblem(error, port) ?? error;
+  }
+}
+
 const db = program.command('db').description('database');
 db.command('migrate')
   .description('create the database if missing and apply pending migrations')
   .addOption(jsonOption())
   .action(async (options: { json?: boolean }) => {
     const c = config();
-    const result = await migrateDatabase(c.databaseUrl);
+    // The one command that creates the database: any other refuses a missing one (a typo in DATABASE_URL).
+    const result = await migrateDatabase(c.databaseUrl, { createDatabase: true });
     print(Boolean(options.json), { database: redactUrl(c.databaseUrl), ...result }, () =>
       `${result.created ? 'created and migrated' : 'migrated'} ${redactUrl(c.databaseUrl)}`,
     );
@@ -136,7 +170,9 @@ program
   .command('scheduler')
   .description('run the scheduler loop (several may run at once)')
   .action(async () => {
-    const runtime = createRuntime(config(), { name: 'scheduler' });
+    const c = config();
+    await requireRedis(c.redisUrl);
+    const runtime = createRuntime(c, { name: 'scheduler' });
     processLogger = runtime.logger;
     await applyPoolSlots(runtime.db, runtime.executor);
     const scheduler = startScheduler(runtime);
@@ -152,7 +188,9 @@ program
   .requiredOption('--pool <pool>', 'pool (queue) to take tasks from')
   .option('--concurrency <n>', 'tries run at once', parsePositiveInt, 1)
   .action(async (options: { pool: string; concurrency: number }) => {
-    await runPoolWorker({ pool: options.pool, concurrency: options.concurrency, config: config() });
+    const c = config();
+    await requireRedis(c.redisUrl);
+    await runPoolWorker({ pool: options.pool, concurrency: options.concurrency, config: c });
     // A try handed back at the end of the grace period may still be running in this process if it
     // ignores ctx.signal; exiting stops it (its next try may already run elsewhere).
     process.exit(0);
@@ -163,11 +201,26 @@ program
   .description('serve the REST API and UI')
   .option('--port <n>', 'port', parsePositiveInt)
   .action(async (options: { port?: number }) => {
-    const runtime = createRuntime(config(), { name: 'web' });
+    const c = config();
+    const port = options.port ?? c.webPort;
+    // A web server on a database that is missing or not migrated would start and answer every
+    // request `internal error`; it refuses to start instead, naming the database. (It does not
+    // need Redis to start: it serves picks without their cache, and /health reports Redis.)
+    await requireDatabase(c.databaseUrl);
+    const runtime = createRuntime(c, { name: 'web' });
     processLogger = runtime.logger;
-    const port = options.port ?? runtime.config.webPort;
     const app = createWebApp(webOptionsFromRuntime(runtime));
-    const server = await listen(app, port);
+    let server: Awaited<ReturnType<typeof listen>>;
+    try {
+      server = await listenOn(app, port);
+    } catch (error) {
+      // The caller prints the one line and sets the exit code; the process must then exit, even
+      // if a handle the app opened would keep it alive, serving nothing.
+      setTimeout(() => process.exit(), 5000).unref();
+      await closeWebApp(app).catch(() => undefined);
+      await runtime.close().catch(() => undefined);
+      throw error;
+    }
     runtime.logger.info({ port }, `web listening on http://localhost:${port}`);
     await stopSignal();
     server.close();
@@ -182,6 +235,8 @@ program
   .option('--concurrency <n>', 'tries at once per CPU pool', parsePositiveInt, 8)
   .action(async (options: { port?: number; concurrency: number }) => {
     const c = config();
+    // Both before anything starts: Redis answers, the database exists (and is migrated by it).
+    await requireRedis(c.redisUrl);
     await migrateDatabase(c.databaseUrl);
     const runtime = createRuntime(c, { name: 'standalone' });
     processLogger = runtime.logger;
@@ -196,7 +251,7 @@ program
       app = createWebApp(webOptionsFromRuntime(runtime));
       // The port first: a standalone that cannot serve its UI (the port is taken) fails before it
       // runs a task, rather than scheduling and running tries with no UI.
-      server = await listen(app, port);
+      server = await listenOn(app, port);
       scheduler = startScheduler(runtime);
       workers = pools.map((pool) => startWorker(runtime, pool.name, pool.name === 'gpu' ? 1 : options.concurrency));
       runtime.logger.info({ port, pools: pools.map((p) => p.name) }, `standalone: web on http://localhost:${port}`);
@@ -228,7 +283,14 @@ dags
   .action(async (options: { json?: boolean }) => {
     const c = config();
     const bag = await new DagBag({ folder: c.dagsFolder }).load();
-    const stored = await withRuntime('cli', (runtime) => listDags(runtime.db, { includeInactive: true }).catch(() => []));
+    const stored = await withRuntime('cli', (runtime) =>
+      // A database not migrated yet has stored nothing: the folder's DAGs with their defaults. One
+      // that cannot be reached (or a mistyped name) is an error, not "nothing stored".
+      listDags(runtime.db, { includeInactive: true }).catch((error: unknown) => {
+        if (isNotMigrated(error)) return [];
+        throw error;
+      }),
+    );
     const byId = new Map(stored.map((row) => [row.dagId, row]));
     const rows = bag.list().map((dag) => ({
       dagId: dag.dagId,
@@ -260,7 +322,7 @@ dags
         triggeredBy: cliActor(),
         audit: cliAudit('dag.trigger', { dagId }),
       });
-    });
+    }, { redis: true });
     print(Boolean(options.json), { dagId, ...result }, () => `triggered ${dagId} run ${result.runId} (${result.state})`);
   });
 
@@ -297,7 +359,7 @@ dags
       const created = await backfillDag(runtime, dagId, options.from, options.to, options.conf ? { conf: options.conf } : {});
       await cliAudit('dag.backfill', { dagId })(runtime.db, { from: options.from.toISOString(), to: options.to.toISOString(), created: created.filter((r) => r.created).length });
       return created;
-    });
+    }, { redis: true });
     print(Boolean(options.json), { dagId, runs }, () =>
       `${runs.filter((r) => r.created).length} backfill runs created, ${runs.filter((r) => !r.created).length} already existed; the scheduler runs them\n${table(runs, ['runId', 'created'])}`,
     );
@@ -354,7 +416,7 @@ tasks
   .option('--downstream', 'also clear every task downstream of it')
   .addOption(jsonOption())
   .action(async (dagId: string, runId: string, taskId: string, options: { downstream?: boolean; json?: boolean }) => {
-    const cleared = await withRuntime('cli', (runtime) => clearTasks(runtime, dagId, runId, taskId, { downstream: Boolean(options.downstream), audit: cliAudit('task.clear', { dagId, runId, taskId }) }));
+    const cleared = await withRuntime('cli', (runtime) => clearTasks(runtime, dagId, runId, taskId, { downstream: Boolean(options.downstream), audit: cliAudit('task.clear', { dagId, runId, taskId }) }), { redis: true });
     print(Boolean(options.json), { dagId, runId, cleared }, () => `cleared ${cleared.join(', ')}`);
   });
 
@@ -385,7 +447,7 @@ pools
   .description('pools and their slots')
   .addOption(jsonOption())
   .action(async (options: { json?: boolean }) => {
-    const rows = await withRuntime('cli', (runtime) => applyPoolSlots(runtime.db, runtime.executor));
+    const rows = await withRuntime('cli', (runtime) => applyPoolSlots(runtime.db, runtime.executor), { redis: true });
     print(Boolean(options.json), { pools: rows }, () => table(rows, ['name', 'slots']));
   });
 pools
@@ -398,7 +460,7 @@ pools
     await withRuntime('cli', async (runtime) => {
       await setPool(runtime.db, runtime.executor, { name, slots: options.slots, ...(options.description ? { description: options.description } : {}) });
       await cliAudit('pool.set', { target: name })(runtime.db, { slots: options.slots });
-    });
+    }, { redis: true });
     print(Boolean(options.json), { name, slots: options.slots }, () => `pool ${name}: ${options.slots} slots`);
   });
 
@@ -419,15 +481,19 @@ try {
     // a usage or validation error (unknown option, missing argument, invalid value) is bad input,
     // exit 2 like the rest; `.error()` called by a command keeps its own exit code.
     process.exitCode = error.exitCode === 0 ? 0 : error.code === 'commander.error' ? error.exitCode : 2;
-  } else if ((error as { code?: string; cause?: { code?: string } })?.cause?.code === '42P01' || (error as { code?: string })?.code === '42P01') {
-    process.stderr.write('error: the database has no Flywheel tables yet: run `flywheel db migrate` first\n');
-    process.exitCode = 2;
-  } else if (error instanceof FlywheelError) {
-    // A refusal (a ConfigError too): one line, and its kind's exit code (`EXIT_CODE` in core/errors.ts).
-    process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = error.exitCode;
   } else {
-    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
+    const explained = explainFailure(error, serviceUrls());
+    if (explained) {
+      // A refusal (a ConfigError too), or PostgreSQL / Redis that could not be used (unreachable,
+      // no such database, not migrated): one line, and its kind's exit code (`EXIT_CODE` in
+      // core/errors.ts). What it explains (a driver's error, a SQL dump) only when debugging.
+      process.stderr.write(`error: ${explained.message}\n`);
+      if (explained.cause !== undefined && debugging()) process.stderr.write(`${inspect(explained.cause, { depth: 6 })}\n`);
+      process.exitCode = explained.exitCode;
+    } else {
+      // A bug: the stack, whatever the log level.
+      process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    }
   }
 }

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { inTransaction, lockDags } from '../core/db/transaction.ts';
 import { createRuntime, createScheduler, createTaskWorker, type Runtime } from '../core/runtime.ts';
 import { FlywheelError } from '../core/errors.ts';
+import { requireRedis } from '../core/service-errors.ts';
 import { checkConf } from '../core/scheduler/actions.ts';
 import { dataIntervalFor, insertDagRun } from '../core/scheduler/dag-runs.ts';
 import { upsertDags } from '../core/scheduler/dag-sync.ts';
@@ -49,6 +50,9 @@ export interface DagTestOptions {
 }
 
 export async function runDagTest(config: FlywheelConfig, dagId: string, options: DagTestOptions = {}): Promise<DagTestResult> {
+  // Redis first: its run is written to PostgreSQL before its workers (on Redis) take it. The
+  // database must exist already (`flywheel db migrate` creates it); pending migrations are applied.
+  await requireRedis(config.redisUrl);
   await migrateDatabase(config.databaseUrl);
   const queuePrefix = `${config.queuePrefix}-test-${randomUUID().slice(0, 8)}`;
   const runtime = createRuntime(config, { name: 'dags-test', queuePrefix });

@@ -17,6 +17,7 @@ import { migrateDatabase } from '../core/db/migrate.ts';
 import { experiments, type ExperimentVariant } from '../core/db/schema/experiment.ts';
 import { FlywheelError } from '../core/errors.ts';
 import { createRuntime, type Runtime } from '../core/runtime.ts';
+import { requireRedis } from '../core/service-errors.ts';
 import { dataIntervalFor } from '../core/scheduler/dag-runs.ts';
 import type { Dag } from '../core/sdk/dag.ts';
 import { experimentReport, type ExperimentReport } from '../daily-picks/experiments/report.ts';
@@ -218,6 +219,9 @@ export async function runSimulation(config: FlywheelConfig, options: SimulateOpt
   if (key && (variants.length < 2 || variants.reduce((a, v) => a + v.weight, 0) !== 100)) {
     throw new FlywheelError('invalid', `--variants: two or more, with weights summing to 100 (got ${variants.map((v) => `${v.key}:${v.weight}`).join(',')})`);
   }
+  // Redis before anything is written (the seed): each simulated day's run needs it. The database
+  // must exist already (`flywheel db migrate` creates it); pending migrations are applied.
+  await requireRedis(config.redisUrl);
   await migrateDatabase(config.databaseUrl);
   const runtime = createRuntime(config, { name: 'simulate' });
   try {

@@ -1,9 +1,11 @@
 /**
  * The one error type a user sees: a request that names something that does not exist, breaks a
- * rule or cannot be done now. Every layer throws it as it is; nothing translates it. The web API
- * answers it with `HTTP_STATUS[kind]` and `{ error: publicMessage }` (web/http.ts), the CLI prints
- * `error: message` and exits with `EXIT_CODE[kind]` (cli/cli.ts). Anything else is a bug: a 500
- * that says nothing inside, or exit 1 with the stack.
+ * rule or cannot be done now, or a server it needs that cannot be reached. Every layer throws it
+ * as it is; nothing translates it, except the CLI, which turns a PostgreSQL or Redis connection
+ * error into one (core/service-errors.ts). The web API answers it with `HTTP_STATUS[kind]` and
+ * `{ error: publicMessage }` (web/http.ts), the CLI prints `error: message` and exits with
+ * `EXIT_CODE[kind]` (cli/cli.ts). Anything else is a bug: a 500 that says nothing inside, or exit
+ * 1 with the stack.
  */
 
 /** Why a request was refused. */
@@ -21,7 +23,12 @@ export type ErrorKind =
   /** A body that is not JSON. */
   | 'unsupported_media_type'
   /** Too many attempts; wait and try again. */
-  | 'too_many_requests';
+  | 'too_many_requests'
+  /**
+   * A server it needs (PostgreSQL, Redis) cannot be reached, refuses it, or lacks the database it
+   * names: nothing is wrong with the request itself, the environment has to be fixed.
+   */
+  | 'unavailable';
 
 /** The HTTP status of each kind: the one place it is decided. */
 export const HTTP_STATUS = {
@@ -32,9 +39,14 @@ export const HTTP_STATUS = {
   conflict: 409,
   unsupported_media_type: 415,
   too_many_requests: 429,
+  unavailable: 503,
 } as const satisfies Record<ErrorKind, number>;
 
-/** The CLI exit code of each kind: the one place it is decided. Every refusal is bad input, exit 2. */
+/**
+ * The CLI exit code of each kind: the one place it is decided. A refused request is bad input,
+ * exit 2; `unavailable` is a failure of the command (the environment, not its input), exit 1, as
+ * any other failure.
+ */
 export const EXIT_CODE = {
   invalid: 2,
   unauthorized: 2,
@@ -43,6 +55,7 @@ export const EXIT_CODE = {
   conflict: 2,
   unsupported_media_type: 2,
   too_many_requests: 2,
+  unavailable: 1,
 } as const satisfies Record<ErrorKind, number>;
 
 /** A refused request; the message says why and is shown to the user as it is. */
@@ -57,9 +70,11 @@ export class FlywheelError extends Error {
   constructor(
     readonly kind: ErrorKind,
     message: string,
-    options: { publicMessage?: string } = {},
+    options: { publicMessage?: string; cause?: unknown } = {},
   ) {
-    super(message);
+    // The cause (a connection error it explains) is for debugging: the CLI prints its stack at
+    // FLYWHEEL_LOG_LEVEL=debug, never by default.
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.publicMessage = options.publicMessage ?? message;
   }
 

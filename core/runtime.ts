@@ -28,13 +28,20 @@ export interface RuntimeOptions {
   queuePrefix?: string;
   /** @defaultValue 10 */
   databasePoolSize?: number;
+  /**
+   * Connect to Redis on first use only: for a CLI command that may never use it (a read of
+   * PostgreSQL), whose output Redis down would otherwise fill with reconnect warnings. The
+   * long-running processes connect at once: the web server's /health reports the connection.
+   * @defaultValue false
+   */
+  lazyRedis?: boolean;
 }
 
 export function createRuntime(config: FlywheelConfig, options: RuntimeOptions): Runtime {
   const logger = createLogger(config.logLevel, options.name);
   const database = connectDatabase(config.databaseUrl, options.databasePoolSize ?? 10);
   // BullMQ needs maxRetriesPerRequest: null on connections its workers block on.
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: options.lazyRedis ?? false });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const queuePrefix = options.queuePrefix ?? config.queuePrefix;
   const executor = new QueueExecutor({ connection: redis, prefix: queuePrefix });

@@ -18,5 +18,5 @@ export async function recreateBenchDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-  await migrateDatabase(url);
+  await migrateDatabase(url, { createDatabase: true });
 }

@@ -3,6 +3,7 @@ import { loadConfig } from '../../core/config.ts';
 import { runDagTest } from '../dag-test.ts';
 import { migrateDatabase } from '../../core/db/migrate.ts';
 import { redactUrl } from '../../core/config.ts';
+import { requireRedis } from '../../core/service-errors.ts';
 import { seedSource } from '../../daily-picks/source/seed.ts';
 import { sql } from 'drizzle-orm';
 import { insertAuditEntry } from '../../core/db/queries/audit-log.ts';
@@ -34,6 +35,10 @@ async function demo(options: { members: number; classes: number; days: number })
   const config = loadConfig();
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(`database ${redactUrl(config.databaseUrl)}, redis ${redactUrl(config.redisUrl)}, artifacts ${config.artifactsDir}`);
+  // Both before the seed writes anything: Redis answers (the run's workers need it), and the
+  // database exists. The demo does not create it (`npm run demo` runs `flywheel db migrate`
+  // first): a mistyped DATABASE_URL is an error, not a new install.
+  await requireRedis(config.redisUrl);
   await migrateDatabase(config.databaseUrl);
   const existing = await withConnections(async ({ db }) => {
     const counts = await db.execute<{ members: number; classes: number; workouts: number }>(sql`
@@ -90,7 +95,7 @@ export function registerPicksCommands(program: Command): void {
   };
   program
     .command('demo')
-    .description('the main job on generated data: migrate, seed an empty source, run daily_picks once, print one member’s rows')
+    .description('the main job on generated data: migrate (an existing database), seed an empty source, run daily_picks once, print one member’s rows')
     .option('--members <n>', 'members to generate', positive, 3000)
     .option('--classes <n>', 'classes to generate', positive, 800)
     .option('--days <n>', 'days of workouts to generate', positive, 90)
@@ -122,6 +127,8 @@ export function registerPicksCommands(program: Command): void {
     .addOption(jsonOption())
     .action(async (options: { json?: boolean }) => {
       const json = wantsJson(options);
+      // The swap retires the serving cache in Redis: Redis answers first, or nothing is swapped.
+      await requireRedis(loadConfig().redisUrl);
       const result = await withConnections(async ({ db, pool, redis, config }) => {
         const swapped = await rollbackPicks(db, pool, redis, config.queuePrefix);
         await insertAuditEntry(db, {

@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { FlywheelError } from '../errors.ts';
+import { databaseProblem } from '../service-errors.ts';
 import { connectDatabase } from './client.ts';
 import * as schema from './schema/index.ts';
 
@@ -11,11 +13,16 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.me
 export async function ensureDatabase(url: string): Promise<boolean> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!name) throw new Error('DATABASE_URL names no database');
+  if (!name) throw new FlywheelError('invalid', 'DATABASE_URL names no database');
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
+  client.on('error', () => undefined); // the failing call rejects with it
+  try {
+    await client.connect();
+  } catch (error) {
+    throw databaseProblem(error, admin.toString()) ?? error;
+  }
   try {
     const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
     if (exists.rowCount) return false;
@@ -32,12 +39,28 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   }
 }
 
-/** Creates the database if missing and applies every pending migration (serialised by an advisory lock). */
-export async function migrateDatabase(url: string): Promise<{ created: boolean }> {
-  const created = await ensureDatabase(url);
+export interface MigrateOptions {
+  /**
+   * Create the database when it does not exist. Only `flywheel db migrate` does (and the tests'
+   * and benches' own databases): any other command that created it would take a mistyped
+   * DATABASE_URL for a new, empty install — and report success for a run no scheduler will see.
+   * @defaultValue false: a missing database is an `unavailable` error naming it and `flywheel db migrate`
+   */
+  createDatabase?: boolean;
+}
+
+/** Applies every pending migration (serialised by an advisory lock), first creating the database if asked to. */
+export async function migrateDatabase(url: string, options: MigrateOptions = {}): Promise<{ created: boolean }> {
+  const created = options.createDatabase ? await ensureDatabase(url) : false;
   const connection = connectDatabase(url, 1);
   try {
-    const client = await connection.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await connection.pool.connect();
+    } catch (error) {
+      // No such database (3D000), nothing listening, a refused login: one line that says which.
+      throw databaseProblem(error, url) ?? error;
+    }
     try {
       await client.query('select pg_advisory_lock(728131)');
       try {

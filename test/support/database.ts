@@ -25,7 +25,7 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
     // Test files run in parallel: one at a time migrates the template and copies it.
     await admin.query('select pg_advisory_lock(4242)');
     try {
-      await migrateDatabase(urlFor(TEMPLATE));
+      await migrateDatabase(urlFor(TEMPLATE), { createDatabase: true });
       await admin.query(`create database "${name}" template "${TEMPLATE}"`);
     } finally {
       await admin.query('select pg_advisory_unlock(4242)');

@@ -13,13 +13,16 @@ describe('FlywheelError', () => {
       conflict: 409,
       unsupported_media_type: 415,
       too_many_requests: 429,
+      unavailable: 503,
     };
     for (const [kind, status] of Object.entries(expected) as [ErrorKind, number][]) {
+      // A refused request is bad input (2); a server that cannot be reached is a failure (1).
+      const exitCode = kind === 'unavailable' ? 1 : 2;
       const error = new FlywheelError(kind, `a ${kind} request`);
       expect(error).toBeInstanceOf(Error);
-      expect(error).toMatchObject({ kind, status, exitCode: 2, message: `a ${kind} request`, name: 'FlywheelError' });
+      expect(error).toMatchObject({ kind, status, exitCode, message: `a ${kind} request`, name: 'FlywheelError' });
       expect(HTTP_STATUS[kind]).toBe(status);
-      expect(EXIT_CODE[kind]).toBe(2);
+      expect(EXIT_CODE[kind]).toBe(exitCode);
     }
   });
 
