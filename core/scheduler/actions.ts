@@ -9,7 +9,7 @@ import type { QueueExecutor } from '../executor/executor.ts';
 import type { DagBag } from '../loader/dag-bag.ts';
 import type { Dag } from '../sdk/dag.ts';
 import type { JsonObject } from '../sdk/json.ts';
-import type { RunType, TaskState } from '../sdk/states.ts';
+import { isFinishedTaskState, type RunType, type TaskState } from '../sdk/states.ts';
 import { advanceRuns } from '../state/advance.ts';
 import { startQueuedRuns } from '../state/run-start.ts';
 import { clearTaskInstances, markTaskInstance, refreshFinishedRunState } from '../state/task-actions.ts';
@@ -116,6 +116,173 @@ export async function backfillDag(context: ActionContext, dagId: string, from: D
   return created;
 }
 
+/**
+ * One task instance an operator action changes — or, in a dry run, would change: its state and
+ * try number now, and the state the action gives it (`none` for a clear: the scheduler then
+ * queues it again). The dry run and the action compute this list with the same code, under the
+ * same lock, so a dry run lists exactly what the action would change.
+ */
+export interface TaskInstanceChange {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  state: TaskState;
+  tryNumber: number;
+  newState: TaskState;
+}
+
+/** A task instance as the caller last saw it (in a dry run's list): the compare-and-set of a confirmed action. */
+export interface ExpectedInstance {
+  taskId: string;
+  tryNumber: number;
+  state?: TaskState | undefined;
+}
+
+/**
+ * Dry run and compare-and-set, shared by clear and mark. With `dryRun` nothing is written (and
+ * nothing audited): the outcome lists what would change. `expectedTryNumber` / `expectedState`
+ * are the target task instance as the caller saw it; `expected` is the whole list the caller
+ * confirmed (a dry run's `taskInstances`): when the instances differ now (another try started,
+ * a state changed, the scope covers other instances) the action is a `conflict` and changes
+ * nothing.
+ */
+export interface ActionGuard {
+  dryRun?: boolean | undefined;
+  expectedTryNumber?: number | undefined;
+  expectedState?: TaskState | undefined;
+  expected?: readonly ExpectedInstance[] | undefined;
+}
+
+/** Which task instances a clear covers besides the target (as Airflow's clear dialog). */
+export interface ClearScope {
+  /** Every task upstream of the target, transitively. */
+  upstream?: boolean | undefined;
+  /** Every task downstream of the target, transitively. */
+  downstream?: boolean | undefined;
+  /** Only those `failed` or `upstream_failed`. */
+  onlyFailed?: boolean | undefined;
+}
+
+/** What a clear did (or, in a dry run, would do). */
+export interface ClearOutcome {
+  dryRun: boolean;
+  /** Task ids cleared, in the DAG's order. */
+  cleared: string[];
+  taskInstances: TaskInstanceChange[];
+}
+
+type InstanceRow = {
+  task_id: string;
+  state: TaskState;
+  try_number: number;
+};
+
+/** The target and, as asked, every task upstream / downstream of it; the whole DAG for a run-wide action. */
+function scopeOf(dag: Dag, taskId: string | null, scope: { upstream?: boolean | undefined; downstream?: boolean | undefined }): Set<string> {
+  if (taskId === null) return new Set(dag.tasks.keys());
+  const ids = new Set([taskId]);
+  if (scope.downstream) for (const id of dag.allDownstreamOf(taskId)) ids.add(id);
+  if (scope.upstream) {
+    const stack = [...(dag.tasks.get(taskId)?.upstreamIds ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (ids.has(next)) continue;
+      ids.add(next);
+      stack.push(...(dag.tasks.get(next)?.upstreamIds ?? []));
+    }
+  }
+  return ids;
+}
+
+/** The run's task instances among `taskIds`, in the DAG's (topological) order. Call with the DAG locked. */
+async function readInstances(tx: Queryable, dag: Dag, dagRunId: number, taskIds: ReadonlySet<string>): Promise<InstanceRow[]> {
+  const rows = await tx.execute<InstanceRow>(
+    sql`select task_id, state, try_number from task_instance where dag_run_id = ${dagRunId} and task_id = any(${sql.param([...taskIds])}::text[])`,
+  );
+  const order = new Map(dag.topologicalOrder.map((id, i) => [id, i]));
+  return rows.rows.filter((row) => dag.tasks.has(row.task_id)).sort((a, b) => (order.get(a.task_id) ?? 0) - (order.get(b.task_id) ?? 0));
+}
+
+/** Throws a `conflict` (nothing has changed yet) when the instances are not as the caller saw them. */
+function checkGuard(guard: ActionGuard, target: { taskId: string; row: InstanceRow | undefined } | null, changes: readonly TaskInstanceChange[]): void {
+  if (target && (guard.expectedTryNumber !== undefined || guard.expectedState !== undefined)) {
+    const { taskId, row } = target;
+    const tryDiffers = guard.expectedTryNumber !== undefined && row?.try_number !== guard.expectedTryNumber;
+    const stateDiffers = guard.expectedState !== undefined && row?.state !== guard.expectedState;
+    if (!row || tryDiffers || stateDiffers) {
+      const saw = [guard.expectedState, guard.expectedTryNumber !== undefined ? `try ${guard.expectedTryNumber}` : undefined].filter(Boolean).join(', ');
+      const now = row ? `${row.state}, try ${row.try_number}` : 'no instance';
+      throw new FlywheelError('conflict', `task "${taskId}" changed meanwhile (now ${now}, expected ${saw}); reload and try again`);
+    }
+  }
+  if (guard.expected) {
+    const key = (taskId: string, state: string | undefined, tryNumber: number) => `${taskId}\u0000${state ?? '*'}\u0000${tryNumber}`;
+    const now = new Map(changes.map((c) => [c.taskId, c]));
+    const differs =
+      guard.expected.length !== changes.length ||
+      new Set(guard.expected.map((e) => e.taskId)).size !== guard.expected.length ||
+      guard.expected.some((e) => {
+        const c = now.get(e.taskId);
+        return !c || key(c.taskId, e.state === undefined ? undefined : c.state, c.tryNumber) !== key(e.taskId, e.state, e.tryNumber);
+      });
+    if (differs) {
+      const list = changes.map((c) => `${c.taskId} (${c.state}, try ${c.tryNumber})`).join(', ') || 'nothing';
+      throw new FlywheelError('conflict', `the task instances changed meanwhile: this would now change ${list}; reload and try again`);
+    }
+  }
+}
+
+/**
+ * Clears task instances of a run so they run again (Airflow's clear): the target task and, as
+ * `scope` asks, everything upstream and/or downstream of it; with `onlyFailed` only those
+ * `failed` or `upstream_failed`. `taskId` null covers every task of the run. Instances already
+ * in `none` are left alone (clearing would not change them). With `dryRun` it only says what it
+ * would clear; `expected…` make it a compare-and-set (see {@link ActionGuard}).
+ */
+export async function clearTaskScope(
+  context: ActionContext,
+  dagId: string,
+  runId: string,
+  taskId: string | null,
+  options: ClearScope & ActionGuard & { audit?: AuditHook | undefined } = {},
+): Promise<ClearOutcome> {
+  const dag = await context.dags.require(dagId);
+  if (taskId !== null && !dag.tasks.has(taskId)) throw new FlywheelError('not_found', `DAG "${dagId}" has no task "${taskId}"`);
+  const run = await getDagRun(context.db, dagId, runId);
+  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
+  const dryRun = options.dryRun === true;
+  const { outcome, queued } = await inTransaction(context.db, async (tx) => {
+    // Read under the DAG lock, so no finish slips in between the read and the clear.
+    await lockDags(tx, [dagId]);
+    const rows = await readInstances(tx, dag, run.id, scopeOf(dag, taskId, options));
+    const picked = rows.filter((row) => row.state !== 'none' && (!options.onlyFailed || row.state === 'failed' || row.state === 'upstream_failed'));
+    const changes = picked.map((row): TaskInstanceChange => ({ dagId, runId, taskId: row.task_id, state: row.state, tryNumber: row.try_number, newState: 'none' }));
+    checkGuard(options, taskId === null ? null : { taskId, row: rows.find((row) => row.task_id === taskId) }, changes);
+    const none: Awaited<ReturnType<typeof advanceRuns>>['queued'] = [];
+    if (dryRun) return { outcome: { dryRun, cleared: changes.map((c) => c.taskId), taskInstances: changes }, queued: none };
+    if (changes.length === 0) {
+      // Nothing to clear is still an action someone took: it is audited like any other.
+      await options.audit?.(tx, { cleared: [] });
+      return { outcome: { dryRun, cleared: [], taskInstances: [] }, queued: none };
+    }
+    const cleared = await clearTaskInstances(
+      tx,
+      dag,
+      run.id,
+      changes.map((c) => c.taskId),
+      changes.map((c) => ({ taskId: c.taskId, state: c.state, tryNumber: c.tryNumber })),
+    );
+    if (cleared.length !== changes.length) throw new FlywheelError('conflict', 'the task instances changed meanwhile; reload and try again');
+    await options.audit?.(tx, { cleared: changes.map((c) => c.taskId), tries: Object.fromEntries(changes.map((c) => [c.taskId, c.tryNumber])) });
+    // A finished run went back to queued and starts here; a running one is moved on at once.
+    const started = await startQueuedRuns(tx, context.dags, [dagId]);
+    const advanced = await advanceRuns(tx, context.dags, [run.id]);
+    return { outcome: { dryRun, cleared: changes.map((c) => c.taskId), taskInstances: changes }, queued: [...started, ...advanced.queued] };
+  });
+  await context.executor.enqueue(queued);
+  return outcome;
+}
+
 /** Clears a task instance (and, if asked, everything downstream of it) so it runs again. */
 export async function clearTasks(
   context: ActionContext,
@@ -124,58 +291,12 @@ export async function clearTasks(
   taskId: string,
   options: { downstream?: boolean; audit?: AuditHook } = {},
 ): Promise<string[]> {
-  const dag = await context.dags.require(dagId);
-  if (!dag.tasks.has(taskId)) throw new FlywheelError('not_found', `DAG "${dagId}" has no task "${taskId}"`);
-  const run = await getDagRun(context.db, dagId, runId);
-  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
-  const taskIds = [taskId, ...(options.downstream ? dag.allDownstreamOf(taskId) : [])];
-  return clearInRun(context, dag, run.id, () => Promise.resolve(taskIds), options.audit);
+  return (await clearTaskScope(context, dagId, runId, taskId, options)).cleared;
 }
 
 /** Clears every `failed` and `upstream_failed` task instance of a run (Airflow's "clear only failed"). */
 export async function clearFailedTasks(context: ActionContext, dagId: string, runId: string, options: { audit?: AuditHook } = {}): Promise<string[]> {
-  const dag = await context.dags.require(dagId);
-  const run = await getDagRun(context.db, dagId, runId);
-  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
-  return clearInRun(
-    context,
-    dag,
-    run.id,
-    async (tx) => {
-      // Read under the DAG lock, so no finish slips in between the read and the clear.
-      const rows = await tx.execute<{ task_id: string }>(
-        sql`select task_id from task_instance where dag_run_id = ${run.id} and state in ('failed', 'upstream_failed') order by task_id`,
-      );
-      return rows.rows.map((row) => row.task_id).filter((taskId) => dag.tasks.has(taskId));
-    },
-    options.audit,
-  );
-}
-
-async function clearInRun(
-  context: ActionContext,
-  dag: Dag,
-  dagRunId: number,
-  pick: (tx: Queryable) => Promise<string[]>,
-  audit: AuditHook | undefined,
-): Promise<string[]> {
-  const { cleared, queued } = await inTransaction(context.db, async (tx) => {
-    await lockDags(tx, [dag.dagId]);
-    const taskIds = await pick(tx);
-    if (taskIds.length === 0) {
-      // Nothing to clear is still an action someone took: it is audited like any other.
-      await audit?.(tx, { cleared: [] });
-      return { cleared: [], queued: [] };
-    }
-    const cleared = await clearTaskInstances(tx, dag, dagRunId, taskIds);
-    await audit?.(tx, { cleared });
-    // A finished run went back to queued and starts here; a running one is moved on at once.
-    const started = await startQueuedRuns(tx, context.dags, [dag.dagId]);
-    const advanced = await advanceRuns(tx, context.dags, [dagRunId]);
-    return { cleared, queued: [...started, ...advanced.queued] };
-  });
-  await context.executor.enqueue(queued);
-  return cleared;
+  return (await clearTaskScope(context, dagId, runId, null, { ...options, onlyFailed: true })).cleared;
 }
 
 /** What marking a task instance did. */
@@ -187,10 +308,88 @@ export interface MarkResult {
   runState: string;
 }
 
+/** What a mark did (or, in a dry run, would do). */
+export interface MarkOutcome {
+  dryRun: boolean;
+  state: 'success' | 'failed';
+  /** The run's state after the change (now, in a dry run). */
+  runState: string;
+  taskInstances: TaskInstanceChange[];
+  /** The target task instance as it was (a task mark only). */
+  target?: { taskId: string; previousState: TaskState; tryNumber: number };
+}
+
 /**
- * Marks a task instance `success` or `failed` (Airflow's "mark success / failed"). A running
- * try is ended: its worker's late report is ignored. In a running run the downstream tasks are
- * decided at once; in a finished run the run's state is derived again from its tasks.
+ * Marks task instances `success` or `failed` (Airflow's "mark success / failed"): the target
+ * task and, as `scope` asks, everything upstream and/or downstream of it; `taskId` null is the
+ * whole run (success: every instance not `success` or `skipped`; failed: every unfinished one).
+ * Instances already in that state are left alone; when nothing would change the action is a
+ * `conflict` (a dry run says so with an empty list). A running try is ended: its worker's late
+ * report is ignored. In a running run the tasks after them are decided at once; in a finished
+ * run the run's state is derived again from its tasks. `expected…` make it a compare-and-set.
+ */
+export async function markTaskScope(
+  context: ActionContext,
+  dagId: string,
+  runId: string,
+  taskId: string | null,
+  state: 'success' | 'failed',
+  options: { upstream?: boolean | undefined; downstream?: boolean | undefined; by?: string | undefined; audit?: AuditHook | undefined } & ActionGuard = {},
+): Promise<MarkOutcome> {
+  const dag = await context.dags.require(dagId);
+  if (taskId !== null && !dag.tasks.has(taskId)) throw new FlywheelError('not_found', `DAG "${dagId}" has no task "${taskId}"`);
+  const run = await getDagRun(context.db, dagId, runId);
+  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
+  const dryRun = options.dryRun === true;
+  const { outcome, queued } = await inTransaction(context.db, async (tx) => {
+    await lockDags(tx, [dagId]);
+    const rows = await readInstances(tx, dag, run.id, scopeOf(dag, taskId, options));
+    const targetRow = taskId === null ? undefined : rows.find((row) => row.task_id === taskId);
+    if (taskId !== null && !targetRow) throw new FlywheelError('conflict', `run "${runId}" has no task instance "${taskId}" yet (the run has not started)`);
+    const picked = rows.filter((row) =>
+      taskId !== null ? row.state !== state : state === 'success' ? row.state !== 'success' && row.state !== 'skipped' : !isFinishedTaskState(row.state),
+    );
+    const changes = picked.map((row): TaskInstanceChange => ({ dagId, runId, taskId: row.task_id, state: row.state, tryNumber: row.try_number, newState: state }));
+    checkGuard(options, taskId === null ? null : { taskId, row: targetRow }, changes);
+    const target = targetRow ? { taskId: targetRow.task_id, previousState: targetRow.state, tryNumber: targetRow.try_number } : undefined;
+    const runNow = await tx.execute<{ state: string }>(sql`select state from dag_run where id = ${run.id}`);
+    let runState = runNow.rows[0]?.state ?? run.state;
+    const none: Awaited<ReturnType<typeof advanceRuns>>['queued'] = [];
+    if (dryRun) return { outcome: { dryRun, state, runState, taskInstances: changes, ...(target ? { target } : {}) }, queued: none };
+    if (changes.length === 0) {
+      throw new FlywheelError(
+        'conflict',
+        taskId === null ? `run "${runId}" has no task instance to mark ${state}` : `task "${taskId}" is already ${state}${options.upstream || options.downstream ? ' (and so is every task in scope)' : ''}`,
+      );
+    }
+    const note = `marked ${state} by ${options.by ?? 'an operator'}`;
+    for (const change of changes) {
+      const marked = await markTaskInstance(tx, run.id, change.taskId, { state: change.state, tryNumber: change.tryNumber }, state, note);
+      if (!marked) throw new FlywheelError('conflict', `task "${change.taskId}" changed state meanwhile; reload and try again`);
+    }
+    let queued = none;
+    if (runState === 'running') {
+      const advanced = await advanceRuns(tx, context.dags, [run.id]);
+      queued = advanced.queued;
+      runState = advanced.finishedRuns.find((f) => f.dagRunId === run.id)?.state ?? runState;
+    } else if (runState === 'success' || runState === 'failed') {
+      runState = (await refreshFinishedRunState(tx, dag, run.id)) ?? runState;
+    }
+    await options.audit?.(tx, {
+      ...(target ? { previousState: target.previousState, tryNumber: target.tryNumber } : {}),
+      state,
+      runState,
+      marked: changes.map((c) => ({ taskId: c.taskId, previousState: c.state, tryNumber: c.tryNumber })),
+    });
+    return { outcome: { dryRun, state, runState, taskInstances: changes, ...(target ? { target } : {}) }, queued };
+  });
+  await context.executor.enqueue(queued);
+  return outcome;
+}
+
+/**
+ * Marks one task instance `success` or `failed` (Airflow's "mark success / failed"); see
+ * {@link markTaskScope}. The same state again is a `conflict`.
  */
 export async function markTaskState(
   context: ActionContext,
@@ -200,36 +399,8 @@ export async function markTaskState(
   state: 'success' | 'failed',
   options: { by?: string; audit?: AuditHook } = {},
 ): Promise<MarkResult> {
-  const dag = await context.dags.require(dagId);
-  if (!dag.tasks.has(taskId)) throw new FlywheelError('not_found', `DAG "${dagId}" has no task "${taskId}"`);
-  const run = await getDagRun(context.db, dagId, runId);
-  if (!run) throw new FlywheelError('not_found', `DAG "${dagId}" has no run "${runId}"`);
-  const { result, queued } = await inTransaction(context.db, async (tx) => {
-    await lockDags(tx, [dagId]);
-    const current = await tx.execute<{ state: TaskState; try_number: number }>(
-      sql`select state, try_number from task_instance where dag_run_id = ${run.id} and task_id = ${taskId}`,
-    );
-    const row = current.rows[0];
-    if (!row) throw new FlywheelError('conflict', `run "${runId}" has no task instance "${taskId}" yet (the run has not started)`);
-    if (row.state === state) throw new FlywheelError('conflict', `task "${taskId}" is already ${state}`);
-    const marked = await markTaskInstance(tx, run.id, taskId, { state: row.state, tryNumber: row.try_number }, state, `marked ${state} by ${options.by ?? 'an operator'}`);
-    if (!marked) throw new FlywheelError('conflict', `task "${taskId}" changed state meanwhile; reload and try again`);
-    const runRow = await tx.execute<{ state: string }>(sql`select state from dag_run where id = ${run.id}`);
-    let runState = runRow.rows[0]?.state ?? run.state;
-    let queued: Awaited<ReturnType<typeof advanceRuns>>['queued'] = [];
-    if (runState === 'running') {
-      const advanced = await advanceRuns(tx, context.dags, [run.id]);
-      queued = advanced.queued;
-      runState = advanced.finishedRuns.find((f) => f.dagRunId === run.id)?.state ?? runState;
-    } else if (runState === 'success' || runState === 'failed') {
-      runState = (await refreshFinishedRunState(tx, dag, run.id)) ?? runState;
-    }
-    const result: MarkResult = { taskId, previousState: marked.previousState, state, runState };
-    await options.audit?.(tx, { previousState: marked.previousState, state, tryNumber: marked.tryNumber, runState });
-    return { result, queued };
-  });
-  await context.executor.enqueue(queued);
-  return result;
+  const outcome = await markTaskScope(context, dagId, runId, taskId, state, options);
+  return { taskId, previousState: outcome.target!.previousState, state, runState: outcome.runState };
 }
 
 /** Pauses or unpauses a DAG the database knows. */

@@ -9,23 +9,30 @@ import { finishedRunState } from './run-state.ts';
 /**
  * Clears task instances (Airflow's clear): they go back to `none` with their full retries
  * again, and a finished run goes back to `queued` so the scheduler runs them. A running try
- * that is cleared is stopped by its worker at the next heartbeat. Call with the DAG locked.
+ * that is cleared is stopped by its worker at the next heartbeat. With `expected` (each
+ * instance's state and try number read just before) it is a compare-and-set: an instance that
+ * changed in between is left alone and missing from the result. Call with the DAG locked.
  */
 export async function clearTaskInstances(
   tx: Queryable,
   dag: Dag,
   dagRunId: number,
   taskIds: readonly string[],
+  expected?: readonly { taskId: string; state: TaskState; tryNumber: number }[],
 ): Promise<string[]> {
   if (taskIds.length === 0) return [];
-  const payload = JSON.stringify(taskIds.map((taskId) => ({ task_id: taskId, retries: dag.tasks.get(taskId)?.retries ?? 0 })));
+  const seen = new Map((expected ?? []).map((e) => [e.taskId, e]));
+  const payload = JSON.stringify(
+    taskIds.map((taskId) => ({ task_id: taskId, retries: dag.tasks.get(taskId)?.retries ?? 0, state: seen.get(taskId)?.state ?? null, try_number: seen.get(taskId)?.tryNumber ?? null })),
+  );
   const cleared = await tx.execute<{ task_id: string }>(sql`
     update task_instance ti set
       state = 'none', max_tries = ti.try_number + v.retries + 1, next_retry_at = null, queued_at = null,
       start_date = null, end_date = null, duration_ms = null, heartbeat_at = null, output = null, error = null,
       updated_at = now()
-    from json_to_recordset(${payload}::json) as v(task_id text, retries int)
+    from json_to_recordset(${payload}::json) as v(task_id text, retries int, state text, try_number int)
     where ti.dag_run_id = ${dagRunId} and ti.task_id = v.task_id
+      and (v.state is null or ti.state = v.state) and (v.try_number is null or ti.try_number = v.try_number)
     returning ti.task_id
   `);
   await tx.execute(sql`update dag_run set state = 'queued', end_date = null where id = ${dagRunId} and state in ('success', 'failed')`);

@@ -65,9 +65,13 @@ describe('operator UI in Chromium', () => {
     await expect(page.locator('[data-testid=tries] tbody tr').count()).resolves.toBe(1);
     await page.locator('[data-testid=panel]').screenshot({ path: path.join(SCREENSHOTS, 'task-panel-failed.png') });
 
-    // Clear with downstream; the grid updates by itself (no reload) until the run is green.
-    await expect(page.isChecked('#clear-downstream')).resolves.toBe(true);
+    // Clear with downstream, confirmed in the dialog that lists what it clears; the grid
+    // updates by itself (no reload) until the run is green.
     await page.click('[data-testid=clear-task]');
+    await page.waitForSelector('[data-testid=action-dialog]:not([aria-busy]) [data-testid=action-list] tr[data-task="load"]');
+    await expect(page.isChecked('#action-scope-downstream')).resolves.toBe(true);
+    await page.click('[data-testid=action-confirm]');
+    await page.waitForSelector('dialog', { state: 'detached' });
     await page.waitForSelector(cell(runId, 'transform', 'success'), { timeout: 20_000 });
     await page.waitForSelector(cell(runId, 'load', 'success'), { timeout: 20_000 });
     await page.waitForSelector(`.run-bar[data-run=${JSON.stringify(runId)}][data-state="success"]`, { timeout: 20_000 });

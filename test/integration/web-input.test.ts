@@ -62,7 +62,7 @@ describe('REST API input', () => {
     const run = await finishedRun();
     const res = await call('POST', `/dags/input_checked/runs/${encodeURIComponent(run.runId)}/clear`, {});
     expect(res.status).toBe(200);
-    expect(await json(res)).toEqual({ dagId: 'input_checked', runId: run.runId, cleared: [] });
+    expect(await json(res)).toEqual({ dagId: 'input_checked', runId: run.runId, dryRun: false, cleared: [], taskInstances: [] });
     const entries = await listAuditEntries(web.harness.db, { limit: 10, action: 'run.clear_failed' });
     expect(entries).toEqual([expect.objectContaining({ actor: web.users.operator.username, dagId: 'input_checked', runId: run.runId, details: { cleared: [] } })]);
   });

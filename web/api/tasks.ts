@@ -4,10 +4,11 @@ import { getTaskInstance, listTaskInstances, listTaskTries } from '../../core/db
 import { readLogPage } from '../../core/db/queries/dag-views.ts';
 import type { TaskInstanceRow } from '../../core/db/schema/task-instance.ts';
 import type { DagRunRow } from '../../core/db/schema/dag-run.ts';
-import { clearTasks, markTaskState } from '../../core/scheduler/actions.ts';
+import { clearTaskScope, markTaskScope } from '../../core/scheduler/actions.ts';
 import { auditHook, requireRole, requireWrite } from '../auth/middleware.ts';
 import { FlywheelError } from '../../core/errors.ts';
 import { limitParam, parseInput, parseParam } from '../http.ts';
+import { actionGuard, dryRunOf, guardFields } from './action-input.ts';
 import type { ApiContext } from './context.ts';
 import { requireRun } from './runs.ts';
 
@@ -66,8 +67,22 @@ const logsQuery = z.object({
   after: z.coerce.number().int().min(0).optional(),
   limit: limitParam(1000, 10_000),
 });
-const clearBody = z.object({ downstream: z.boolean().default(false) }).strict();
-const markBody = z.object({ state: z.enum(['success', 'failed']) }).strict();
+const clearBody = z
+  .object({
+    downstream: z.boolean().default(false),
+    upstream: z.boolean().default(false),
+    onlyFailed: z.boolean().default(false),
+    ...guardFields,
+  })
+  .strict();
+const markBody = z
+  .object({
+    state: z.enum(['success', 'failed']),
+    downstream: z.boolean().default(false),
+    upstream: z.boolean().default(false),
+    ...guardFields,
+  })
+  .strict();
 
 /** Task instances of a run, one instance with its tries, a try's log, XCom; clear and mark. */
 export function tasksRouter(context: ApiContext): express.Router {
@@ -118,25 +133,48 @@ export function tasksRouter(context: ApiContext): express.Router {
     });
   });
 
+  /**
+   * Clear: `{ downstream?, upstream?, onlyFailed?, dryRun?, expectedTryNumber?, expectedState?, expected? }`
+   * (or `?dry_run=true`). A dry run changes nothing and lists what the clear would change.
+   */
   router.post(`${base}/:taskId/clear`, requireWrite('operator'), async (req, res) => {
     const { dagId, runId, taskId } = req.params as Record<string, string>;
     const body = parseInput(clearBody, req.body);
-    const cleared = await clearTasks(context.actions, dagId!, runId!, taskId!, {
-      downstream: body.downstream,
-      audit: auditHook(req, 'task.clear', { dagId: dagId!, runId: runId!, taskId: taskId!, details: { downstream: body.downstream } }),
+    const scope = { downstream: body.downstream, upstream: body.upstream, onlyFailed: body.onlyFailed };
+    const outcome = await clearTaskScope(context.actions, dagId!, runId!, taskId!, {
+      ...scope,
+      ...actionGuard(body),
+      dryRun: dryRunOf(req, body),
+      audit: auditHook(req, 'task.clear', { dagId: dagId!, runId: runId!, taskId: taskId!, details: { ...scope } }),
     });
-    res.json({ dagId, runId, cleared });
+    res.json({ dagId, runId, dryRun: outcome.dryRun, cleared: outcome.cleared, taskInstances: outcome.taskInstances });
   });
 
-  /** Mark success / failed: `{ "state": "success" | "failed" }`. */
+  /**
+   * Mark success / failed: `{ "state": "success" | "failed", downstream?, upstream?, dryRun?,
+   * expectedTryNumber?, expectedState?, expected? }` (or `?dry_run=true`).
+   */
   router.patch(`${base}/:taskId`, requireWrite('operator'), async (req, res) => {
     const { dagId, runId, taskId } = req.params as Record<string, string>;
     const body = parseInput(markBody, req.body);
-    const result = await markTaskState(context.actions, dagId!, runId!, taskId!, body.state, {
+    const scope = { downstream: body.downstream, upstream: body.upstream };
+    const outcome = await markTaskScope(context.actions, dagId!, runId!, taskId!, body.state, {
+      ...scope,
+      ...actionGuard(body),
+      dryRun: dryRunOf(req, body),
       by: req.auth!.user.username,
-      audit: auditHook(req, `task.mark_${body.state}`, { dagId: dagId!, runId: runId!, taskId: taskId! }),
+      audit: auditHook(req, `task.mark_${body.state}`, { dagId: dagId!, runId: runId!, taskId: taskId!, details: { ...scope } }),
     });
-    res.json({ dagId, runId, ...result });
+    res.json({
+      dagId,
+      runId,
+      dryRun: outcome.dryRun,
+      taskId,
+      previousState: outcome.target!.previousState,
+      state: outcome.state,
+      runState: outcome.runState,
+      taskInstances: outcome.taskInstances,
+    });
   });
 
   return router;

@@ -181,22 +181,33 @@
  */
 
 /**
- * `POST …/clear` (a run's failed tasks, or a task with or without downstream).
- * @typedef {object} ClearResult
- * @property {string} dagId
- * @property {string} runId
- * @property {string[]} cleared
- */
-
-/**
- * `PATCH …/taskInstances/:taskId` (mark success / failed).
- * @typedef {object} MarkResult
+ * One task instance a clear or mark changes (or, in a dry run, would change).
+ * @typedef {object} TaskInstanceChange
  * @property {string} dagId
  * @property {string} runId
  * @property {string} taskId
- * @property {TaskState} previousState
- * @property {'success' | 'failed'} state
- * @property {string} runState
+ * @property {TaskState} state its state now
+ * @property {number} tryNumber its try number now
+ * @property {TaskState} newState
+ */
+
+/**
+ * What every clear / mark answers (with `dryRun: true`, what it would change).
+ * @typedef {object} ActionResult
+ * @property {string} dagId
+ * @property {string} runId
+ * @property {boolean} dryRun
+ * @property {TaskInstanceChange[]} taskInstances
+ */
+
+/**
+ * `POST …/clear` (a run's failed tasks, or a task with its scope).
+ * @typedef {ActionResult & { cleared: string[] }} ClearResult
+ */
+
+/**
+ * `PATCH …/taskInstances/:taskId` (mark success / failed) or `PATCH /dags/:dagId/runs/:runId` (the whole run; no taskId, previousState).
+ * @typedef {ActionResult & { taskId?: string, previousState?: TaskState, state: 'success' | 'failed', runState: string }} MarkResult
  */
 
 /**

@@ -109,6 +109,8 @@ export function confirmDialog({ title, body, confirm, onConfirm }) {
       ),
     ),
   );
+  // Escape closes a modal dialog without Cancel: closed, it leaves the page either way.
+  dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
 }

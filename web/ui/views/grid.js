@@ -6,6 +6,7 @@ import { app, h, put } from '../lib/dom.js';
 import { durationOf, fmtDate, fmtDuration } from '../lib/format.js';
 import { errorBox, legend, poller, toast } from '../lib/widgets.js';
 import { ACTIVE_RUN_STATES, stateInfo } from '../states.js';
+import { closeActionDialogs } from './action-dialog.js';
 import { renderRunPanel } from './run-panel.js';
 import { renderTaskPanel } from './task-panel.js';
 import { triggerDialog } from './trigger-dialog.js';
@@ -21,8 +22,9 @@ import { triggerDialog } from './trigger-dialog.js';
  * @property {string | null} selectedTask
  * @property {number | null} selectedTry
  * @property {boolean} followLatestTry a refresh moves to a new try (false once the reader picks an older one)
- * @property {boolean} downstream
+ * @property {boolean} downstream the clear dialog's "downstream" box, checked at first
  * @property {Grid | null} grid null until the first load
+ * @property {number} panelRender counts the side panel's renders: a render that a later one overtook drops its result
  * @property {number} limit
  * @property {() => void} [poke]
  */
@@ -34,8 +36,7 @@ import { triggerDialog } from './trigger-dialog.js';
  * @property {HTMLElement} panel
  * @property {GridState} state
  * @property {boolean} operator
- * @property {<T>(label: (result: T) => string, method: 'POST' | 'PATCH', path: string, body: unknown) => Promise<void>} act
- *   runs an action, says how it went in a toast, and refreshes
+ * @property {() => void} refresh reloads the grid and the panel (after an action)
  */
 
 /**
@@ -72,6 +73,7 @@ export async function viewGrid(dagId, params) {
     followLatestTry: true,
     downstream: true,
     grid: null,
+    panelRender: 0,
     limit: 25,
   };
   const operator = canOperate();
@@ -88,26 +90,8 @@ export async function viewGrid(dagId, params) {
     if (location.hash !== hash) history.replaceState(null, '', hash);
   }
 
-  /**
-   * @template T
-   * @param {(result: T) => string} label
-   * @param {'POST' | 'PATCH'} method
-   * @param {string} path
-   * @param {unknown} body
-   */
-  async function act(label, method, path, body) {
-    try {
-      /** @type {T} */
-      const result = await api(method, path, body);
-      toast(label(result));
-      await refresh();
-    } catch (e) {
-      toast(messageOf(e), 'error');
-    }
-  }
-
   /** @type {GridContext} */
-  const ctx = { dagId, panel, state, operator, act };
+  const ctx = { dagId, panel, state, operator, refresh: () => void refresh().catch((e) => toast(messageOf(e), 'error')) };
 
   /** @param {Dag} dag */
   function renderHead(dag) {
@@ -229,11 +213,17 @@ export async function viewGrid(dagId, params) {
     if (!grid) return;
     const run = grid.runs.find((r) => r.runId === state.selectedRun);
     if (!run) {
+      state.panelRender += 1;
+      panel.dataset.shows = '';
       put(panel, h('p', { class: 'muted' }, 'Select a run (top bars) or a task instance (a square) to see its details.'));
       return;
     }
     if (state.selectedTask) await renderTaskPanel(ctx, run, state.selectedTask);
-    else renderRunPanel(ctx, grid, run);
+    else {
+      state.panelRender += 1;
+      panel.dataset.shows = `run\u0000${run.runId}`;
+      renderRunPanel(ctx, grid, run);
+    }
   }
 
   function renderAll() {
@@ -260,5 +250,8 @@ export async function viewGrid(dagId, params) {
   // Every 1.5 s while a run is queued or running, else every 10 s.
   const stop = poller(refresh, () => (state.grid && state.grid.runs.some((r) => ACTIVE_RUN_STATES.has(r.state)) ? 1500 : 10000));
   state.poke = stop.poke;
-  return stop;
+  return () => {
+    stop();
+    closeActionDialogs();
+  };
 }

@@ -5,6 +5,7 @@ import { api, ApiError, enc } from '../lib/api.js';
 import { h, put } from '../lib/dom.js';
 import { durationOf, fmtDate, fmtDuration } from '../lib/format.js';
 import { badge, errorBox, jsonBlock } from '../lib/widgets.js';
+import { actionDialog } from './action-dialog.js';
 
 /** @typedef {import('../lib/types.js').ClearResult} ClearResult */
 /** @typedef {import('../lib/types.js').MarkResult} MarkResult */
@@ -17,19 +18,35 @@ import { badge, errorBox, jsonBlock } from '../lib/widgets.js';
  * @returns {Promise<void>}
  */
 export async function renderTaskPanel(ctx, run, taskId) {
-  const { dagId, panel, state, operator, act } = ctx;
+  const { dagId, panel, state, operator, refresh } = ctx;
   const base = `/dags/${enc(dagId)}/runs/${enc(run.runId)}/taskInstances/${enc(taskId)}`;
+  // This render is the latest: one started after it (another cell, a refresh) makes it stale.
+  const render = (state.panelRender += 1);
+  const stale = () => render !== state.panelRender;
+  const shows = `task\u0000${run.runId}\u0000${taskId}`;
+  if (panel.dataset.shows !== shows) {
+    // Another task instance: the previous one's buttons go at once, before this one's fetch
+    // returns (a quick "click a cell → Mark failed" must never act on the previous task).
+    panel.dataset.shows = shows;
+    put(
+      panel,
+      h('div', { class: 'panel-head panel-loading', 'aria-busy': 'true' }, h('h2', { 'data-testid': 'panel-task' }, taskId), h('span', { class: 'muted' }, 'Loading…')),
+      h('p', { class: 'mono small break muted' }, run.runId),
+    );
+  }
   /** @type {import('../lib/types.js').TaskInstance} */
   let ti;
   try {
     ti = await api('GET', base);
   } catch (e) {
+    if (stale()) return;
     if (e instanceof ApiError && e.status === 404) {
       put(panel, h('h2', {}, taskId), h('p', { class: 'muted' }, 'This task has no instance in this run yet.'));
       return;
     }
     throw e;
   }
+  if (stale()) return;
   const tries = ti.tries;
   if (state.followLatestTry || !tries.some((t) => t.tryNumber === state.selectedTry)) state.selectedTry = tries.at(-1)?.tryNumber ?? null;
   const selected = tries.find((t) => t.tryNumber === state.selectedTry) ?? null;
@@ -45,14 +62,9 @@ export async function renderTaskPanel(ctx, run, taskId) {
     } catch (e) {
       logError = e;
     }
+    if (stale()) return;
   }
   const definition = state.grid?.dag.tasks.find((t) => t.taskId === taskId);
-  const downstream = h('input', {
-    type: 'checkbox',
-    id: 'clear-downstream',
-    checked: state.downstream,
-    onchange: (event) => (state.downstream = /** @type {HTMLInputElement} */ (event.target).checked),
-  });
   const disabledTitle = operator ? null : 'Needs the operator role';
   /**
    * @param {string} label
@@ -60,7 +72,45 @@ export async function renderTaskPanel(ctx, run, taskId) {
    * @param {() => void} onclick
    */
   const actionButton = (label, testid, onclick, disabled = false) =>
-    h('button', { type: 'button', 'data-testid': testid, disabled: !operator || disabled, title: disabledTitle, onclick }, label);
+    h('button', { type: 'button', 'data-testid': testid, 'data-task': taskId, 'data-run': run.runId, disabled: !operator || disabled, title: disabledTitle, onclick }, label);
+  // Everything a dialog acts on is fixed here, from this panel's own fetch: the run, the task,
+  // and the try and state it showed (the API refuses with 409 if they changed meanwhile).
+  const subject = `${taskId} · try ${ti.tryNumber} · ${ti.state} · ${run.runId}`;
+  const guard = { expectedTryNumber: ti.tryNumber, expectedState: ti.state };
+  const openClear = () =>
+    actionDialog({
+      kind: 'clear',
+      title: `Clear ${taskId}`,
+      subject,
+      confirm: 'Clear',
+      method: 'POST',
+      path: `${base}/clear`,
+      body: guard,
+      scopes: [
+        { key: 'upstream', label: 'upstream', checked: false },
+        { key: 'downstream', label: 'downstream', checked: state.downstream },
+        { key: 'onlyFailed', label: 'failed only', checked: false },
+      ],
+      done: (r) => `Cleared ${/** @type {ClearResult} */ (r).cleared.join(', ') || 'nothing'}`,
+      onDone: refresh,
+    });
+  /** @param {'success' | 'failed'} to */
+  const openMark = (to) =>
+    actionDialog({
+      kind: `mark-${to}`,
+      title: `Mark ${taskId} ${to}`,
+      subject,
+      confirm: `Mark ${to}`,
+      method: 'PATCH',
+      path: base,
+      body: { state: to, ...guard },
+      scopes: [
+        { key: 'downstream', label: 'downstream', checked: false },
+        { key: 'upstream', label: 'upstream', checked: false },
+      ],
+      done: (r) => `Marked ${r.taskInstances.map((c) => c.taskId).join(', ')} ${to} (run ${/** @type {MarkResult} */ (r).runState})`,
+      onDone: refresh,
+    });
 
   // A refresh keeps where the reader was.
   const panelScroll = panel.scrollTop;
@@ -85,19 +135,12 @@ export async function renderTaskPanel(ctx, run, taskId) {
     h(
       'div',
       { class: 'actions-box', role: 'group', 'aria-label': 'Task actions' },
+      h('div', { class: 'row-actions' }, actionButton('↻ Clear…', 'clear-task', openClear)),
       h(
         'div',
         { class: 'row-actions' },
-        actionButton('↻ Clear', 'clear-task', () =>
-          void act(/** @param {ClearResult} r */ (r) => `Cleared ${r.cleared.join(', ')}`, 'POST', `${base}/clear`, { downstream: downstream.checked }),
-        ),
-        h('label', { class: 'inline', for: 'clear-downstream' }, downstream, ' with downstream'),
-      ),
-      h(
-        'div',
-        { class: 'row-actions' },
-        actionButton('✓ Mark success', 'mark-success', () => void act(/** @param {MarkResult} r */ (r) => `${taskId} marked success (run ${r.runState})`, 'PATCH', base, { state: 'success' }), ti.state === 'success'),
-        actionButton('✕ Mark failed', 'mark-failed', () => void act(/** @param {MarkResult} r */ (r) => `${taskId} marked failed (run ${r.runState})`, 'PATCH', base, { state: 'failed' }), ti.state === 'failed'),
+        actionButton('✓ Mark success…', 'mark-success', () => openMark('success'), ti.state === 'success'),
+        actionButton('✕ Mark failed…', 'mark-failed', () => openMark('failed'), ti.state === 'failed'),
       ),
       operator ? null : h('p', { class: 'muted small' }, 'Viewers cannot change task state.'),
     ),

@@ -70,6 +70,8 @@ export function triggerDialog(dag, onDone) {
       ),
     ),
   );
+  // Escape closes a modal dialog without Cancel: closed, it leaves the page either way.
+  dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
 }
