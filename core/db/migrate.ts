@@ -3,7 +3,6 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { FlywheelError } from '../errors.ts';
-import { databaseProblem } from '../service-errors.ts';
 import { connectDatabase } from './client.ts';
 import * as schema from './schema/index.ts';
 
@@ -18,11 +17,8 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
   client.on('error', () => undefined); // the failing call rejects with it
-  try {
-    await client.connect();
-  } catch (error) {
-    throw databaseProblem(error, admin.toString()) ?? error;
-  }
+  // A failure to connect goes up as it came: the CLI explains it in one line (core/service-errors.ts).
+  await client.connect();
   try {
     const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
     if (exists.rowCount) return false;
@@ -44,7 +40,7 @@ export interface MigrateOptions {
    * Create the database when it does not exist. Only `flywheel db migrate` does (and the tests'
    * and benches' own databases): any other command that created it would take a mistyped
    * DATABASE_URL for a new, empty install — and report success for a run no scheduler will see.
-   * @defaultValue false: a missing database is an `unavailable` error naming it and `flywheel db migrate`
+   * @defaultValue false: a missing database is PostgreSQL's 3D000 error, which the CLI explains naming it and `flywheel db migrate`
    */
   createDatabase?: boolean;
 }
@@ -54,13 +50,7 @@ export async function migrateDatabase(url: string, options: MigrateOptions = {})
   const created = options.createDatabase ? await ensureDatabase(url) : false;
   const connection = connectDatabase(url, 1);
   try {
-    let client: pg.PoolClient;
-    try {
-      client = await connection.pool.connect();
-    } catch (error) {
-      // No such database (3D000), nothing listening, a refused login: one line that says which.
-      throw databaseProblem(error, url) ?? error;
-    }
+    const client = await connection.pool.connect();
     try {
       await client.query('select pg_advisory_lock(728131)');
       try {
